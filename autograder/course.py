@@ -1,0 +1,81 @@
+"""Where the course lives, and how to run nbgrader on it."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.notebooks import CourseError
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "course"
+DEFAULT_WORKSPACE = ROOT / "workspace"
+
+
+def assignments() -> list[str]:
+    """The assignment folders of ``course/``, in teaching order."""
+    return sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def source_notebooks(names: list[str] | None = None) -> list[Path]:
+    """The source notebooks of the named assignments (all when ``names`` is empty)."""
+    known = assignments()
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise CourseError(f"unknown assignment {unknown[0]!r}; known: {', '.join(known)}")
+    return [nb for name in (names or known) for nb in sorted((SOURCE / name).glob("*.ipynb"))]
+
+
+def tool_env() -> dict[str, str]:
+    """The environment for nbgrader and Jupyter, with this Python's ``bin`` first on PATH.
+
+    nbgrader creates a gradebook by running the ``alembic`` executable found on PATH, so a command
+    started as ``.venv/bin/python -m autograder`` without an activated environment still works.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def run_nbgrader(args: list[str], root: Path, *, source: Path = SOURCE) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` on a course directory rooted at ``root`` with the course's config."""
+    command = [sys.executable, "-m", "nbgrader", *args,
+               f"--CourseDirectory.root={root}", f"--CourseDirectory.source_directory={source}",
+               f"--config={ROOT / 'nbgrader_config.py'}"]
+    result = subprocess.run(command, cwd=ROOT, env=tool_env(), capture_output=True, text=True)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if "ERROR" in line or "Error" in line]
+        raise CourseError(f"nbgrader {args[0]} failed: {(errors or result.stderr.splitlines() or ['?'])[-1]}")
+    return result
+
+
+def generate_learner_versions(out: Path, names: list[str] | None = None, *, gradebook_root: Path | None = None) -> Path:
+    """Learner versions (solutions replaced by stubs, hidden tests removed) under ``out/<assignment>/``.
+
+    With ``gradebook_root`` the assignments are also recorded in that course's gradebook, as
+    autograding needs; without it no gradebook is touched.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    root = gradebook_root or Path(tempfile.mkdtemp(prefix="nbgrader-"))
+    no_db = [] if gradebook_root else ["--no-db"]
+    for name in names or assignments():
+        run_nbgrader(["generate_assignment", name, "--force", f"--CourseDirectory.release_directory={out}", *no_db],
+                     root=root)
+    return out
+
+
+def copy_without_overwriting(src: Path, dest: Path) -> tuple[list[Path], list[Path]]:
+    """Copy a tree file by file, keeping every file that already exists in ``dest``."""
+    copied, kept = [], []
+    for path in sorted(p for p in src.rglob("*") if p.is_file()):
+        target = dest / path.relative_to(src)
+        if target.exists():
+            kept.append(target)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        copied.append(target)
+    return copied, kept

@@ -1,0 +1,42 @@
+"""Turn an :class:`~autograder.engine.Outcome` into the short report a learner reads."""
+from __future__ import annotations
+
+from autograder.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Outcome
+
+_MARK = {PASSED: "✓", FAILED: "✗", ERROR: "✗", NOT_ATTEMPTED: "·"}
+
+
+def render(outcome: Outcome) -> str:
+    ex = outcome.exercise
+    suite = "instructor's hidden checks" if outcome.hidden else "checks"
+    head = f"{ex.title} [{ex.id}]: {outcome.points:g} / {ex.points:g} points"
+    if outcome.status == ERROR:
+        return f"{head}\n  ✗ {outcome.problem}"
+    if outcome.status == NOT_ATTEMPTED:
+        return (f"{head}\n  · Not attempted yet: replace `raise NotImplementedError()` with your code, "
+                f"run that cell, then run this one.\n  Stuck? hint(\"{ex.id}\") gives a hint.")
+    lines = [head, f"  {outcome.passed} of {len(outcome.cases)} {suite} passed."]
+    for case in outcome.cases:
+        if case.status == PASSED:
+            lines.append(f"  ✓ {case.label}")
+            continue
+        lines.append(f"  {_MARK[case.status]} {case.label}: {case.message}")
+        if case.likely_mistake:
+            lines.append(f"      likely mistake: {case.likely_mistake}")
+    if outcome.status == PASSED:
+        lines.append("  All correct. Well done!")
+    else:
+        lines.append(f"  Stuck? hint(\"{ex.id}\") gives a hint; call it again for the next one.")
+    return "\n".join(lines)
+
+
+def summary(outcome: Outcome) -> str:
+    """One line for the JSON report of ``python -m autograder check``."""
+    if outcome.status in (ERROR, NOT_ATTEMPTED):
+        return outcome.problem or "not attempted"
+    failed = [c for c in outcome.cases if c.status != PASSED]
+    if not failed:
+        return "all checks passed"
+    first = failed[0]
+    text = f"{len(failed)} of {len(outcome.cases)} checks failed; first: {first.label}: {first.message}"
+    return text + (f" (likely mistake: {first.likely_mistake})" if first.likely_mistake else "")

@@ -1,0 +1,107 @@
+"""The checking engine's promises: every sub-check runs, inputs are protected, nothing reaches stderr,
+the result is always a number, and failures say what was expected, what came back and on which input."""
+import sys
+
+import numpy as np
+import pytest
+
+import autograder
+from autograder import api, engine, report
+from autograder.checks import Mismatch, expect_array, expect_int, expect_number
+from autograder.registry import EXERCISES, UnknownExercise, get
+from solutions import neurons
+
+DENSE = EXERCISES["01.dense_forward"]
+
+
+def test_grade_returns_float_and_prints_report_to_stdout_only(capsys):
+    points = autograder.grade("01.dense_forward", neurons.dense_forward)
+    out, err = capsys.readouterr()
+    assert isinstance(points, float) and points == DENSE.points
+    assert "A dense layer over a batch [01.dense_forward]: 3 / 3 points" in out
+    assert err == ""
+
+
+def test_learner_output_and_warnings_never_reach_stderr(capsys):
+    def noisy(X, W, b):
+        print("debug", file=sys.stderr)
+        np.exp(np.array([1e5]))  # RuntimeWarning: overflow
+        raise ValueError("boom")
+
+    points = autograder.grade("01.dense_forward", noisy, hidden=True)
+    out, err = capsys.readouterr()
+    assert points == 0.0 and err == ""
+    assert "your code raised ValueError: boom" in out
+
+
+def test_every_case_runs_even_after_a_failure():
+    def wrong_on_square(X, W, b):
+        return X @ W + (0 if X.shape[0] == W.shape[1] == W.shape[0] else b)
+
+    outcome = engine.run(DENSE, wrong_on_square)
+    statuses = [c.status for c in outcome.cases]
+    assert statuses.count(engine.FAILED) == 1 and statuses.count(engine.PASSED) == len(statuses) - 1
+    assert 0 < outcome.points < DENSE.points
+
+
+def test_in_place_mutation_of_the_input_is_caught():
+    def mutating(X, W, b):
+        X *= 2.0
+        return X @ W / 2.0 + b  # right values, but the caller's X was changed
+
+    outcome = engine.run(DENSE, mutating)
+    assert outcome.points == 0.0
+    assert all("changed its input in place" in c.message for c in outcome.cases)
+
+
+def test_mistaken_value_names_input_expected_and_got():
+    outcome = engine.run(DENSE, lambda X, W, b: X @ W)
+    first = report.render(outcome).splitlines()[2]
+    assert "X of shape (4, 3), W (3, 2), b (2,)" in first
+    assert "expected" in first and "got" in first
+
+
+def test_not_callable_is_explained():
+    outcome = engine.run(DENSE, 42)
+    assert outcome.points == 0.0 and "expected a function, got int" in report.render(outcome)
+
+
+def test_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(UnknownExercise, match="01.neuron"):
+        get("01.nope")
+
+
+def test_hints_come_one_more_per_call_and_solution_shows_the_reference(capsys, monkeypatch):
+    monkeypatch.setattr(api, "_hints_shown", {})
+    for _ in range(len(EXERCISES["01.neuron"].hints) + 1):
+        autograder.hint("01.neuron")
+    out = capsys.readouterr().out
+    assert "Hint 1 of 3" in out and "Hint 3 of 3" in out and "last hint" in out
+    autograder.solution("01.neuron")
+    assert "def neuron(" in capsys.readouterr().out
+
+
+def test_public_names_of_the_grader_are_read_only():
+    with pytest.raises(AttributeError, match="read-only"):
+        autograder.grade = lambda *a, **k: 3.0
+
+
+def test_hidden_grading_ignores_patches_to_the_loaded_engine_and_solutions(monkeypatch, capsys):
+    monkeypatch.setattr(api, "grade", lambda *a, **k: 3.0)
+    monkeypatch.setattr(DENSE, "reference", lambda X, W, b: X @ W)  # a learner "aligning" the reference
+    assert autograder.grade("01.dense_forward", lambda X, W, b: X @ W, hidden=True) == 0.0
+    assert sys.modules["autograder.api"] is api  # the learner's modules are left in place
+
+
+@pytest.mark.parametrize("check,args,message", [
+    (expect_array, ([1, 2], np.zeros(2)), "wrap it with np.array"),
+    (expect_array, (np.zeros((2, 3)), np.zeros((3, 2))), "transpose"),
+    (expect_array, (np.array([np.inf, 0.0]), np.zeros(2)), "inf or nan"),
+    (expect_array, (np.ones(2), np.zeros(2)), "values differ: at index (0,) expected 0, got 1"),
+    (expect_number, ("1", 1.0), "expected a number, got str"),
+    (expect_int, (21.0, 21), "return an int"),
+    (expect_int, (16, 21), "expected 21, got 16"),
+])
+def test_the_ladder_of_checks_names_the_first_problem(check, args, message):
+    with pytest.raises(Mismatch, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check(*args)
