@@ -54,18 +54,23 @@ def cmd_validate(args) -> int:
 
 
 def cmd_check(args) -> int:
-    results = []
+    results, failed = [], 0
     for name in args.notebooks:
-        results.append(run_notebook(Path(name), timeout=args.timeout, mode="check"))
+        try:
+            results.append(run_notebook(Path(name), timeout=args.timeout, mode="check"))
+        except CourseError as exc:  # one unreadable notebook does not stop the others
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
     if args.json:
         payload = [r.as_json() for r in results]
-        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
-        return 0
-    for r in results:
-        print(f"{r.notebook}: {r.score:g} / {r.max_score:g} points")
-        for e in r.exercises:
-            print(f"  {e.id:<28} {e.points:>5g} / {e.max_points:<3g} {e.status:<14} {e.message}")
-    return 0
+        if payload:
+            print(json.dumps(payload[0] if len(args.notebooks) == 1 else payload, indent=2))
+    else:
+        for r in results:
+            print(f"{r.notebook}: {r.score:g} / {r.max_score:g} points")
+            for e in r.exercises:
+                print(f"  {e.id:<28} {e.points:>5g} / {e.max_points:<3g} {e.status:<14} {e.message}")
+    return 2 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

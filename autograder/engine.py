@@ -1,8 +1,9 @@
 """Run an exercise's checks against a learner's object and collect the outcome.
 
 The engine never lets learner code touch its inputs (it passes deep copies), never writes to
-stderr (learner output and warnings are captured), and runs every case instead of stopping at
-the first failure. Diagnosis: when a case fails, each catalogued mistake is run on the same input
+stderr (learner output and warnings are captured), fixes the random seeds for every call (and
+restores the learner's random state afterwards), and runs every case instead of stopping at the
+first failure. Diagnosis: when a case fails, each catalogued mistake is run on the same input
 and named if the learner's output matches it.
 """
 from __future__ import annotations
@@ -10,8 +11,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import random
+import sys
 import warnings
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from autograder.checks import Mismatch, describe, same_inputs, same_value
 from autograder.exercise import Case, Exercise
@@ -58,6 +63,25 @@ class Outcome:
 
 
 @contextlib.contextmanager
+def _seeded(seed: int = 0):
+    """Fix the global random seeds for a call and restore the learner's random state afterwards."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    torch = sys.modules.get("torch")
+    torch_state = torch.random.get_rng_state() if torch else None
+    random.seed(seed)
+    np.random.seed(seed)
+    if torch:
+        torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        if torch:
+            torch.random.set_rng_state(torch_state)
+
+
+@contextlib.contextmanager
 def _quiet():
     """Swallow anything learner code prints and every warning, and report the warnings."""
     caught: list[warnings.WarningMessage] = []
@@ -74,7 +98,7 @@ def call_quietly(fn, case: Case):
     Returns ``(result, args_after_call, warnings)``; exceptions propagate.
     """
     args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
-    with _quiet() as caught:
+    with _seeded(), _quiet() as caught:
         result = fn(*args, **kwargs)
     return result, (args, kwargs), caught
 

@@ -16,13 +16,17 @@ def render(outcome: Outcome) -> str:
         return (f"{head}\n  · Not attempted yet: replace `raise NotImplementedError()` with your code, "
                 f"run that cell, then run this one.\n  Stuck? hint(\"{ex.id}\") gives a hint.")
     lines = [head, f"  {outcome.passed} of {len(outcome.cases)} {suite} passed."]
+    explained = set()
     for case in outcome.cases:
         if case.status == PASSED:
             lines.append(f"  ✓ {case.label}")
             continue
         lines.append(f"  {_MARK[case.status]} {case.label}: {case.message}")
         if case.likely_mistake:
-            lines.append(f"      likely mistake: {case.likely_mistake}")
+            name = case.likely_mistake.split(":")[0]
+            shown = f"{name} (as above)" if case.likely_mistake in explained else case.likely_mistake
+            lines.append(f"      likely mistake: {shown}")
+            explained.add(case.likely_mistake)
     if outcome.status == PASSED:
         lines.append("  All correct. Well done!")
     else:

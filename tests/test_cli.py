@@ -93,3 +93,14 @@ def test_check_rejects_input_it_cannot_grade_in_one_line(tmp_path, content, mess
 def test_unknown_assignment_is_one_clear_line():
     result = autograder_cli("validate", "99_nope")
     assert result.returncode == 2 and result.stderr.startswith("error: unknown assignment '99_nope'")
+
+
+def test_check_grades_the_readable_notebooks_and_reports_the_others(tmp_path):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("not json")
+    good = ROOT / "course" / FIRST / f"{FIRST}.ipynb"
+    result = autograder_cli("check", str(bad), str(good), "--json")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {bad} is not a valid notebook: Notebook does not appear to be JSON: 'not json'"
+    (graded,) = json.loads(result.stdout)
+    assert graded["score"] == graded["max_score"] == 10

@@ -105,3 +105,18 @@ def test_hidden_grading_ignores_patches_to_the_loaded_engine_and_solutions(monke
 def test_the_ladder_of_checks_names_the_first_problem(check, args, message):
     with pytest.raises(Mismatch, match=message.replace("(", r"\(").replace(")", r"\)")):
         check(*args)
+
+
+def test_learner_calls_are_seeded_and_the_learner_random_state_is_restored():
+    draws = []
+
+    def random_dense(X, W, b):
+        draws.append(np.random.rand())
+        return X @ W + b
+
+    np.random.seed(123)
+    expected_next = np.random.rand()
+    np.random.seed(123)
+    engine.run(DENSE, random_dense)
+    assert len(set(draws)) == 1, "every call starts from the same fixed seed"
+    assert np.random.rand() == expected_next, "the learner's own random stream is untouched"
