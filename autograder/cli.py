@@ -29,8 +29,14 @@ def cmd_lab(args) -> int:
 
 def cmd_release(args) -> int:
     out = Path(args.out).resolve() if args.out else course.ROOT / "release"
-    course.generate_learner_versions(out, args.assignments or None, gradebook_root=Path(args.course_dir).resolve())
-    print(f"Learner versions written to {out}")
+    with tempfile.TemporaryDirectory(prefix="release-") as tmp:
+        course.generate_learner_versions(Path(tmp), args.assignments or None,
+                                         gradebook_root=Path(args.course_dir).resolve())
+        copied, kept = course.copy_without_overwriting(Path(tmp), out, overwrite=args.force)
+    print(f"Learner versions in {out}: {len(copied)} file(s) written.")
+    if kept:
+        print(f"{len(kept)} existing file(s) kept as they were (--force replaces them): "
+              + ", ".join(str(p.relative_to(out)) for p in kept))
     return 0
 
 
@@ -85,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     release = sub.add_parser("release", help="learner versions via nbgrader generate_assignment")
     release.add_argument("assignments", nargs="*", help="default: all")
     release.add_argument("--out", help="default: release/ in the repository")
+    release.add_argument("--force", action="store_true", help="replace files that already exist in the output folder")
     release.add_argument("--course-dir", default=str(course.ROOT),
                          help="nbgrader course directory whose gradebook records the assignment (default: the repository)")
     release.set_defaults(func=cmd_release)

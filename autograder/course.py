@@ -67,12 +67,12 @@ def generate_learner_versions(out: Path, names: list[str] | None = None, *, grad
     return out
 
 
-def copy_without_overwriting(src: Path, dest: Path) -> tuple[list[Path], list[Path]]:
-    """Copy a tree file by file, keeping every file that already exists in ``dest``."""
+def copy_without_overwriting(src: Path, dest: Path, *, overwrite: bool = False) -> tuple[list[Path], list[Path]]:
+    """Copy a tree file by file, keeping every file that already exists in ``dest`` (unless ``overwrite``)."""
     copied, kept = [], []
     for path in sorted(p for p in src.rglob("*") if p.is_file()):
         target = dest / path.relative_to(src)
-        if target.exists():
+        if target.exists() and not overwrite:
             kept.append(target)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -104,3 +104,16 @@ def test_check_grades_the_readable_notebooks_and_reports_the_others(tmp_path):
     assert result.stderr.strip() == f"error: {bad} is not a valid notebook: Notebook does not appear to be JSON: 'not json'"
     (graded,) = json.loads(result.stdout)
     assert graded["score"] == graded["max_score"] == 10
+
+
+def test_release_keeps_existing_files_unless_forced(tmp_path):
+    out = tmp_path / "rel"
+    first = autograder_cli("release", FIRST, "--out", str(out), "--course-dir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    notebook = out / FIRST / f"{FIRST}.ipynb"
+    assert (tmp_path / "gradebook.db").exists(), "the assignment is recorded for autograding"
+    notebook.write_text("edited by hand")
+    again = autograder_cli("release", FIRST, "--out", str(out), "--course-dir", str(tmp_path))
+    assert notebook.read_text() == "edited by hand" and "kept as they were" in again.stdout
+    forced = autograder_cli("release", FIRST, "--out", str(out), "--course-dir", str(tmp_path), "--force")
+    assert forced.returncode == 0 and "raise NotImplementedError()" in notebook.read_text()
