@@ -24,7 +24,7 @@ def cmd_lab(args) -> int:
     command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={workspace}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    return subprocess.call(command, env=course.tool_env())
+    return subprocess.call(command, env=course.learner_lab_env())
 
 
 def cmd_release(args) -> int:

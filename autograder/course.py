@@ -13,6 +13,7 @@ from autograder.notebooks import CourseError
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "course"
 DEFAULT_WORKSPACE = ROOT / "workspace"
+LEARNER_LAB_CONFIG = Path(__file__).resolve().parent / "learner_lab"
 
 
 def assignments() -> list[str]:
@@ -37,6 +38,13 @@ def tool_env() -> dict[str, str]:
     """
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def learner_lab_env() -> dict[str, str]:
+    """``tool_env()`` plus a Jupyter config folder that hides nbgrader's instructor tools from learners."""
+    env = tool_env()
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(LEARNER_LAB_CONFIG), env.get("JUPYTER_CONFIG_PATH")]))
     return env
 
 

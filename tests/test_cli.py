@@ -117,3 +117,15 @@ def test_release_keeps_existing_files_unless_forced(tmp_path):
     assert notebook.read_text() == "edited by hand" and "kept as they were" in again.stdout
     forced = autograder_cli("release", FIRST, "--out", str(out), "--course-dir", str(tmp_path), "--force")
     assert forced.returncode == 0 and "raise NotImplementedError()" in notebook.read_text()
+
+
+def test_learner_lab_hides_the_instructor_tools():
+    from autograder.course import LEARNER_LAB_CONFIG, learner_lab_env
+
+    env = learner_lab_env()
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(LEARNER_LAB_CONFIG)
+    page = json.loads((LEARNER_LAB_CONFIG / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"]["@jupyter/nbgrader:formgrader"] is True
+    assert "@jupyter/nbgrader:validate-assignment" not in page["disabledExtensions"]  # learners may validate
+    server = json.loads((LEARNER_LAB_CONFIG / "jupyter_server_config.json").read_text())
+    assert server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
