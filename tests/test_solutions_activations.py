@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from solutions import activations as A
+from tests.oracle import close, t
 
-RTOL = ATOL = 1e-10
 DT = torch.float64
 
 
@@ -22,19 +22,11 @@ def arrays(draw, min_dims=1, max_dims=3, scale=5.0):
     return scale * np.random.default_rng(seed).standard_normal(shape)
 
 
-def t(x, grad=False):
-    return torch.tensor(x, dtype=DT, requires_grad=grad)
-
-
 def autograd_elementwise(fn, z):
     """d fn(z) / dz elementwise (fn elementwise, so the gradient of sum is the derivative)."""
     zt = t(z, grad=True)
     fn(zt).sum().backward()
     return zt.grad.numpy()
-
-
-def close(a, b):
-    np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
 # ---- plain functions -----------------------------------------------------------------------

@@ -16,19 +16,10 @@ from solutions.gradcheck import (eval_numerical_gradient, eval_numerical_gradien
 from solutions.layers import (affine_backward, affine_forward, affine_relu_backward,
                               affine_relu_forward, affine_sigmoid_backward, affine_sigmoid_forward)
 from solutions.data import load_digits_split, load_mnist_subset
-from solutions.mlp import (FullyConnectedNet, TwoLayerNet, accuracy, predict,
-                           train_mlp)
+from solutions.mlp import FullyConnectedNet, TwoLayerNet, accuracy, predict, train_mlp
+from tests.oracle import close, t
 
-RTOL = ATOL = 1e-10
 DT = torch.float64
-
-
-def t(x, grad=False):
-    return torch.tensor(x, dtype=DT, requires_grad=grad)
-
-
-def close(a, b):
-    np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
 # ---- affine layer and sandwiches ---------------------------------------------------------------

@@ -9,17 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from solutions import losses as L
+from tests.oracle import close, t
 
-RTOL = ATOL = 1e-10
 DT = torch.float64
-
-
-def t(x, grad=False):
-    return torch.tensor(x, dtype=DT, requires_grad=grad)
-
-
-def close(a, b):
-    np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
 def torch_loss_and_grad(fn, x, *rest):

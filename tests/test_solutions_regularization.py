@@ -12,15 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solutions import regularization as reg
+from tests.oracle import t as _t
 
 RTOL, ATOL = 1e-10, 1e-12
 
 shapes_st = st.lists(st.integers(1, 5), min_size=1, max_size=3)
 seeds_st = st.integers(0, 2**32 - 1)
-
-
-def _t(a, grad=False):
-    return torch.tensor(np.asarray(a), dtype=torch.float64, requires_grad=grad)
 
 
 # ----------------------------------------------------------------------------------------
