@@ -1,8 +1,8 @@
 """nbgrader end to end on fixture submissions of notebook 01: generate_assignment, autograde, export.
 
 Asserts the exact scores in the gradebook, that tampering and cheating earn nothing, that a notebook
-that never terminates is stopped by the timeout, and that an invalid notebook is reported with a
-reason while every other student is still graded.
+that never terminates is stopped by the timeout, and that an invalid notebook or one that kills its
+own kernel is reported with a reason while every other student is still graded.
 """
 import csv
 import json
@@ -52,6 +52,7 @@ def graded_course(tmp_path_factory):
         "mistake": _submission(released, subs.ONE_MISTAKE),
         "cheater": _submission(released, subs.CHEATER, subs.CHEATER_GRADE_CELLS),
         "looper": _submission(released, subs.NEVER_TERMINATES),
+        "crasher": _submission(released, subs.KILLS_KERNEL),
     }
     for student, nb in students.items():
         folder = root / "submitted" / student / ASSIGNMENT
@@ -101,6 +102,14 @@ def test_invalid_notebook_is_reported_with_a_reason_while_others_are_graded(grad
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         graded = {s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions}
     assert set(subs.EXPECTED) <= graded
+
+
+def test_a_submission_that_kills_its_kernel_is_reported_and_earns_nothing(graded_course):
+    root, autograde, _ = graded_course
+    log = autograde.stdout + autograde.stderr
+    assert "Kernel died" in log and "for student 'crasher'" in log
+    assert _score(root, "crasher") == 0.0
+    assert _score(root, "correct") == subs.EXPECTED["correct"]
 
 
 def test_export_writes_every_graded_student(graded_course):
