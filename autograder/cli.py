@@ -119,3 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a bare traceback; AUTOGRADER_DEBUG=1 shows it
+        if os.environ.get("AUTOGRADER_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (set AUTOGRADER_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 1

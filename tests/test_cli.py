@@ -129,3 +129,12 @@ def test_learner_lab_hides_the_instructor_tools():
     assert "@jupyter/nbgrader:validate-assignment" not in page["disabledExtensions"]  # learners may validate
     server = json.loads((LEARNER_LAB_CONFIG / "jupyter_server_config.json").read_text())
     assert server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
+
+
+def test_unexpected_errors_are_one_line_without_a_traceback(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    result = autograder_cli("lab", "--workspace", str(not_a_folder / "ws"), "--no-browser-launch")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: NotADirectoryError") and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
