@@ -48,13 +48,17 @@ def learner_lab_env() -> dict[str, str]:
     return env
 
 
-def run_nbgrader(args: list[str], root: Path, *, source: Path = SOURCE) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` on a course directory rooted at ``root`` with the course's config."""
+def run_nbgrader(args: list[str], root: Path, *, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` on the course directory ``root`` (its gradebook, submissions, ...).
+
+    The source notebooks and the configuration are always this repository's. With ``check``, a
+    failure raises CourseError with nbgrader's last error line.
+    """
     command = [sys.executable, "-m", "nbgrader", *args,
-               f"--CourseDirectory.root={root}", f"--CourseDirectory.source_directory={source}",
+               f"--CourseDirectory.root={root}", f"--CourseDirectory.source_directory={SOURCE}",
                f"--config={ROOT / 'nbgrader_config.py'}"]
     result = subprocess.run(command, cwd=ROOT, env=tool_env(), capture_output=True, text=True)
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         errors = [line for line in result.stderr.splitlines() if "ERROR" in line or "Error" in line]
         raise CourseError(f"nbgrader {args[0]} failed: {(errors or result.stderr.splitlines() or ['?'])[-1]}")
     return result
@@ -67,11 +71,12 @@ def generate_learner_versions(out: Path, names: list[str] | None = None, *, grad
     autograding needs; without it no gradebook is touched.
     """
     out.mkdir(parents=True, exist_ok=True)
-    root = gradebook_root or Path(tempfile.mkdtemp(prefix="nbgrader-"))
-    no_db = [] if gradebook_root else ["--no-db"]
-    for name in names or assignments():
-        run_nbgrader(["generate_assignment", name, "--force", f"--CourseDirectory.release_directory={out}", *no_db],
-                     root=root)
+    with tempfile.TemporaryDirectory(prefix="nbgrader-") as scratch:
+        root = gradebook_root or Path(scratch)
+        no_db = [] if gradebook_root else ["--no-db"]
+        for name in names or assignments():
+            run_nbgrader(["generate_assignment", name, "--force",
+                          f"--CourseDirectory.release_directory={out}", *no_db], root=root)
     return out
 
 

@@ -6,15 +6,12 @@ own kernel is reported with a reason while every other student is still graded.
 """
 import csv
 import json
-import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.course import ROOT, generate_learner_versions, tool_env
+from autograder.course import generate_learner_versions, run_nbgrader
 from tests.fixtures import submissions_01 as subs
 
 pytestmark = pytest.mark.slow
@@ -35,15 +32,12 @@ def _submission(released: nbformat.NotebookNode, solutions: dict, grade_cells: d
 
 
 def _nbgrader(root, *args):
-    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}",
-               f"--CourseDirectory.source_directory={ROOT / 'course'}", f"--config={ROOT / 'nbgrader_config.py'}"]
-    return subprocess.run(command, cwd=root, env=tool_env(), capture_output=True, text=True, timeout=900)
+    return run_nbgrader(list(args), root, check=False)
 
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     release = generate_learner_versions(root / "release", [ASSIGNMENT], gradebook_root=root)
     released = nbformat.read(release / ASSIGNMENT / NOTEBOOK, as_version=4)
 
