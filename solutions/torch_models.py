@@ -73,6 +73,14 @@ def _conv_stack(in_channels: int, channels) -> nn.Sequential:
     return nn.Sequential(*blocks)
 
 
+def _side_after_blocks(image_size: int, channels) -> int:
+    """Side of the feature map after ``len(channels)`` blocks, each halving it (floor)."""
+    side = image_size // 2 ** len(channels)
+    if side < 1:
+        raise ValueError(f"image_size {image_size} is too small for {len(channels)} blocks")
+    return side
+
+
 class SmallCNN(nn.Module):
     """[conv3x3 -> ReLU -> maxpool2] x len(channels) -> flatten -> linear.
 
@@ -85,9 +93,7 @@ class SmallCNN(nn.Module):
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 8,
                  channels=(16, 32)):
         super().__init__()
-        side = image_size // 2 ** len(channels)
-        if side < 1:
-            raise ValueError(f"image_size {image_size} is too small for {len(channels)} blocks")
+        side = _side_after_blocks(image_size, channels)
         self.features = _conv_stack(in_channels, channels)
         self.classifier = nn.Sequential(nn.Flatten(),
                                         nn.Linear(channels[-1] * side * side, num_classes))
@@ -144,9 +150,7 @@ class FrameCNN(nn.Module):
     def __init__(self, in_channels: int = 1, image_size: int = 16, channels=(8, 16),
                  feature_dim: int = 64):
         super().__init__()
-        side = image_size // 2 ** len(channels)
-        if side < 1:
-            raise ValueError(f"image_size {image_size} is too small for {len(channels)} blocks")
+        side = _side_after_blocks(image_size, channels)
         self.features = _conv_stack(in_channels, channels)
         self.project = nn.Sequential(nn.Flatten(),
                                      nn.Linear(channels[-1] * side * side, feature_dim),
