@@ -1,64 +1,84 @@
 """The ladder of comparisons: type, then shape, then values, each with its own message.
 
-Every function here raises :class:`Mismatch` with a sentence a learner can act on, or returns
-quietly. They never print and never write to stderr.
+Every check raises :class:`Mismatch` with a sentence a learner can act on, or returns quietly. A
+mismatch also carries a *redacted* sentence for hidden cases: what was wrong, never the expected
+value. Checks run on values rebuilt by :func:`autograder.wire.decode` (plain Python and NumPy), so
+they are the same in a notebook and at grading. An exercise names its comparison as data
+(:meth:`Comparison.spec`), so a student's release can check public cases with no exercise code.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from autograder.wire import Opaque, TorchArray
+
+HIDDEN_VALUES = "values differ from the expected ones"
+
 
 class Mismatch(Exception):
-    """The learner's answer differs from the expected one; ``str(exc)`` says how."""
+    """The learner's answer differs from the expected one; ``str(exc)`` says how.
+
+    ``redacted`` is the same diagnosis without expected values (defaults to the message itself,
+    for messages that reveal nothing about the expected answer).
+    """
+
+    def __init__(self, message: str, redacted: str | None = None):
+        super().__init__(message)
+        self.redacted = redacted if redacted is not None else message
+
+
+def type_name(value) -> str:
+    return value.type_name if isinstance(value, Opaque) else type(value).__name__
 
 
 def describe(value, limit: int = 6) -> str:
     """A short, readable rendering of a value for feedback messages."""
+    if isinstance(value, TorchArray):
+        return f"torch tensor of shape {tuple(value.shape)}"
     if isinstance(value, np.ndarray):
         flat = np.asarray(value).ravel()
         body = np.array2string(flat[:limit], precision=4, separator=", ")
         more = ", ..." if flat.size > limit else ""
         return f"array of shape {value.shape} starting {body[:-1]}{more}]"
-    if _is_tensor(value):
-        return f"torch tensor of shape {tuple(value.shape)}: " + describe(value.detach().cpu().numpy(), limit)
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _is_tensor(value) -> bool:
-    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
-
-
 def expect_number(got, expected: float, *, rtol: float = 1e-7, atol: float = 1e-9) -> None:
     """A single real number (Python or NumPy scalar, or a size-1 array)."""
-    if isinstance(got, np.ndarray) and got.size == 1:
+    if isinstance(got, np.ndarray) and not isinstance(got, TorchArray) and got.size == 1:
         got = got.item()
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
-        raise Mismatch(f"expected a number, got {type(got).__name__}: {describe(got)}")
+        message = f"expected a number, got {type_name(got)}: {describe(got)}"
+        raise Mismatch(message, f"expected a number, got {type_name(got)}")
     if not np.isfinite(got):
-        raise Mismatch(f"expected {expected!r}, got {got!r} (not a finite number: an overflow?)")
+        raise Mismatch(f"expected {expected!r}, got {got!r} (not a finite number: an overflow?)",
+                       f"got {got!r}, not a finite number (an overflow?)")
     if not np.isclose(got, expected, rtol=rtol, atol=atol):
-        raise Mismatch(f"expected {expected!r}, got {got!r}")
+        raise Mismatch(f"expected {expected!r}, got {got!r}", HIDDEN_VALUES)
 
 
 def expect_int(got, expected: int) -> None:
     """An exact integer, e.g. a parameter count."""
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
         if isinstance(got, (float, np.floating)) and float(got).is_integer():
-            raise Mismatch(f"expected the integer {expected}, got the float {got!r}: return an int")
-        raise Mismatch(f"expected the integer {expected}, got {type(got).__name__}: {describe(got)}")
+            raise Mismatch(f"expected the integer {expected}, got the float {got!r}: return an int",
+                           "expected an integer, got a float: return an int")
+        raise Mismatch(f"expected the integer {expected}, got {type_name(got)}: {describe(got)}",
+                       f"expected an integer, got {type_name(got)}")
     if int(got) != expected:
-        raise Mismatch(f"expected {expected:,}, got {int(got):,}")
+        raise Mismatch(f"expected {expected:,}, got {int(got):,}", f"got {int(got):,}, which is not the expected count")
 
 
 def expect_array(got, expected: np.ndarray, *, rtol: float = 1e-6, atol: float = 1e-8) -> None:
     """A NumPy array with the expected shape and values (type -> shape -> finiteness -> values)."""
-    if _is_tensor(got):
+    if isinstance(got, TorchArray):
         raise Mismatch("expected a NumPy array, got a torch tensor: this exercise is NumPy only")
     if not isinstance(got, np.ndarray):
         if isinstance(got, (list, tuple)):
             raise Mismatch(f"expected a NumPy array, got a {type(got).__name__}: wrap it with np.array(...)")
-        raise Mismatch(f"expected a NumPy array of shape {expected.shape}, got {type(got).__name__}: {describe(got)}")
+        raise Mismatch(f"expected a NumPy array of shape {expected.shape}, got {type_name(got)}: {describe(got)}",
+                       f"expected a NumPy array, got {type_name(got)}")
     if got.shape != expected.shape:
         hint = ""
         if got.shape == expected.shape[::-1] and got.ndim == 2:
@@ -69,22 +89,103 @@ def expect_array(got, expected: np.ndarray, *, rtol: float = 1e-6, atol: float =
     if not np.issubdtype(got.dtype, np.number):
         raise Mismatch(f"expected numbers, got an array of dtype {got.dtype}")
     if not np.all(np.isfinite(got)):
-        raise Mismatch(f"your result contains inf or nan: {describe(got)} (an overflow in exp?)")
+        raise Mismatch(f"your result contains inf or nan: {describe(got)} (an overflow in exp?)",
+                       "your result contains inf or nan (an overflow in exp?)")
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
         diff = np.abs(got - expected)
         where = np.unravel_index(int(np.argmax(diff)), diff.shape)
         raise Mismatch(
             f"values differ: at index {tuple(int(i) for i in where)} expected "
-            f"{expected[where]:.6g}, got {got[where]:.6g} (largest difference {diff.max():.3g})"
-        )
+            f"{expected[where]:.6g}, got {got[where]:.6g} (largest difference {diff.max():.3g})",
+            HIDDEN_VALUES)
 
 
 def expect_equal(got, expected) -> None:
     """Plain equality for strings, tuples and small Python values."""
-    if got != expected:
-        raise Mismatch(f"expected {describe(expected)}, got {describe(got)}")
+    if type(got) is not type(expected) or not same_value(got, expected):
+        raise Mismatch(f"expected {describe(expected)}, got {describe(got)}",
+                       f"got {describe(got)}, which is not the expected answer")
 
 
+# ----------------------------------------------------------------------------- comparisons as data
+class Comparison:
+    """How an exercise compares one returned value with the expected one."""
+
+    kind = ""
+
+    def __call__(self, got, expected) -> None:
+        raise NotImplementedError
+
+    def spec(self) -> dict:
+        return {"kind": self.kind}
+
+
+class ArrayClose(Comparison):
+    kind = "array"
+
+    def __init__(self, rtol: float = 1e-6, atol: float = 1e-8):
+        self.rtol, self.atol = rtol, atol
+
+    def __call__(self, got, expected) -> None:
+        expect_array(got, np.asarray(expected), rtol=self.rtol, atol=self.atol)
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "rtol": self.rtol, "atol": self.atol}
+
+
+class NumberClose(ArrayClose):
+    kind = "number"
+
+    def __init__(self, rtol: float = 1e-7, atol: float = 1e-9):
+        super().__init__(rtol, atol)
+
+    def __call__(self, got, expected) -> None:
+        expect_number(got, float(expected), rtol=self.rtol, atol=self.atol)
+
+
+class ExactInt(Comparison):
+    kind = "int"
+
+    def __call__(self, got, expected) -> None:
+        expect_int(got, int(expected))
+
+
+class Equal(Comparison):
+    kind = "equal"
+
+    def __call__(self, got, expected) -> None:
+        expect_equal(got, expected)
+
+
+class TupleOf(Comparison):
+    """A tuple whose items are compared one by one (e.g. ``(units, activation)``)."""
+
+    kind = "tuple"
+
+    def __init__(self, items: list[Comparison]):
+        self.items = items
+
+    def __call__(self, got, expected) -> None:
+        if not isinstance(got, tuple) or len(got) != len(self.items):
+            raise Mismatch(f"expected a tuple of {len(self.items)} like {describe(expected)}, got {describe(got)}",
+                           f"expected a tuple of {len(self.items)}, got {describe(got)}")
+        for check, item, want in zip(self.items, got, expected):
+            check(item, want)
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "items": [item.spec() for item in self.items]}
+
+
+def from_spec(spec: dict) -> Comparison:
+    """The comparison an exercise described with :meth:`Comparison.spec`."""
+    kind = spec["kind"]
+    if kind == "tuple":
+        return TupleOf([from_spec(item) for item in spec["items"]])
+    simple = {"array": ArrayClose, "number": NumberClose, "int": ExactInt, "equal": Equal}[kind]
+    return simple(**{k: v for k, v in spec.items() if k != "kind"})
+
+
+# ----------------------------------------------------------------------------- sameness
 def same_value(a, b) -> bool:
     """True when two results agree; used to recognise a catalogued mistake."""
     try:
@@ -101,7 +202,7 @@ def same_value(a, b) -> bool:
 
 
 def same_inputs(a, b) -> bool:
-    """True when a copied input still equals its original (detects in-place mutation)."""
+    """True when an input after the call still equals its original (detects in-place mutation)."""
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
     if isinstance(a, (list, tuple)):

@@ -29,11 +29,17 @@ def cmd_lab(args) -> int:
 
 def cmd_release(args) -> int:
     out = Path(args.out).resolve() if args.out else course.ROOT / "release"
+    Path(args.course_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
         course.generate_learner_versions(Path(tmp), args.assignments or None,
                                          gradebook_root=Path(args.course_dir).resolve())
+        if args.mode == "class":
+            course.add_class_checks(Path(tmp), args.assignments or None, solutions=args.allow_solutions)
         copied, kept = course.copy_without_overwriting(Path(tmp), out, overwrite=args.force)
-    print(f"Learner versions in {out}: {len(copied)} file(s) written.")
+    what = ("class release: public checks only, no reference code, no hidden cases"
+            + (", reference solutions included" if args.allow_solutions else ", solution() disabled")
+            if args.mode == "class" else "self-paced: students need the full course installed")
+    print(f"Learner versions in {out} ({what}): {len(copied)} file(s) written.")
     if kept:
         print(f"{len(kept)} existing file(s) kept as they were (--force replaces them): "
               + ", ".join(str(p.relative_to(out)) for p in kept))
@@ -94,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--force", action="store_true", help="replace files that already exist in the output folder")
     release.add_argument("--course-dir", default=str(course.ROOT),
                          help="nbgrader course directory whose gradebook records the assignment (default: the repository)")
+    release.add_argument("--mode", choices=["class", "self-paced"], default="class",
+                         help="class (default): each assignment folder carries its public checks as data and the "
+                              "learner-side checker, and no reference code; self-paced: notebooks only")
+    release.add_argument("--allow-solutions", action="store_true",
+                         help="class mode: let solution(...) show the reference solutions")
     release.set_defaults(func=cmd_release)
 
     validate = sub.add_parser("validate", help="run the source notebooks; fail unless every grade cell earns full points")

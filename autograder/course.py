@@ -80,6 +80,39 @@ def generate_learner_versions(out: Path, names: list[str] | None = None, *, grad
     return out
 
 
+def assignment_exercises(name: str):
+    """The exercises graded in an assignment's source notebooks, in notebook order."""
+    import nbformat
+
+    from autograder import registry
+    from autograder.trusted import grade_calls
+
+    ids = [exercise_id for nb_path in source_notebooks([name])
+           for cell in nbformat.read(nb_path, as_version=4).cells
+           if cell.get("metadata", {}).get("nbgrader", {}).get("grade")
+           for exercise_id, _ in grade_calls(cell.source)]
+    return [registry.get(exercise_id) for exercise_id in dict.fromkeys(ids)]
+
+
+def add_class_checks(out: Path, names: list[str] | None = None, *, solutions: bool = False) -> None:
+    """Make ``out/<assignment>/`` a class release: public checks as data and the learner-side checker.
+
+    Each folder gets ``nncourse_checks.json`` (public cases with precomputed expected values; the
+    reference solutions only with ``solutions``) and ``autograder/`` with only the modules a
+    student's notebook needs: no reference library, no exercise definitions, no hidden case.
+    """
+    from autograder import bundle
+    from autograder.sandbox import LEARNER_MODULES
+
+    for name in names or assignments():
+        folder = out / name
+        bundle.write(assignment_exercises(name), folder / bundle.FILENAME, solutions=solutions)
+        package = folder / "autograder"
+        package.mkdir(exist_ok=True)
+        for module in LEARNER_MODULES:
+            shutil.copy2(Path(__file__).resolve().parent / module, package / module)
+
+
 def copy_without_overwriting(src: Path, dest: Path, *, overwrite: bool = False) -> tuple[list[Path], list[Path]]:
     """Copy a tree file by file, keeping every file that already exists in ``dest`` (unless ``overwrite``)."""
     copied, kept = [], []

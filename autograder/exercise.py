@@ -1,26 +1,70 @@
 """What an exercise is: a reference, test cases, hints and a catalogue of known mistakes.
 
-One definition serves the learner (public cases), the instructor (hidden cases, randomised but
-seeded) and CI (every catalogued mistake must lose points and be named).
+One definition serves the learner (public cases), the instructor (hidden cases, drawn from the
+course's secret) and CI (every catalogued mistake must lose points and be named). Every case is a
+:mod:`autograder.wire` request: the learner's object is called on plain data, so the same case
+runs in a notebook and in the isolated kernel at grading.
+
+A case is one call (``Case(label, args, kwargs)``) or, for stateful exercises, a script of steps
+built with :func:`call`, :func:`let` and :func:`get`, e.g. an optimizer stepped three times::
+
+    Case("SGD, lr=0.1, 3 steps", steps=[
+        let("w", np.ones(3)),
+        call("@", Ref("w"), lr=0.1, keep="opt", send=False),       # opt = LearnerSGD(w, lr=0.1)
+        *[call("$opt.step", Ref("w"), grads[k], send=False) for k in range(3)],
+        get("w"),                                                  # compared with the reference's w
+    ])
+
+Every step with ``send`` (the default for ``call``; always for ``get``) returns a value that is
+compared with the reference's value at the same step.
 """
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from autograder.checks import expect_array, expect_int, expect_number, expect_equal
+from autograder import wire
+from autograder.checks import ArrayClose, Comparison, Equal, ExactInt, NumberClose
+from autograder.wire import Fn, Ref  # noqa: F401 (re-exported for exercise definitions)
+
+
+def call(target: str = "@", *args, keep: str | None = None, send: bool = True, inputs_back: bool = False,
+         **kwargs) -> dict:
+    """A step that calls the learner's object (``"@"``), a kept value (``"$name"``) or a method of one."""
+    step = {"call": target, "args": [wire.encode(a) for a in args],
+            "kwargs": {k: wire.encode(v) for k, v in kwargs.items()}, "send": send, "inputs_back": inputs_back}
+    if keep:
+        step["keep"] = keep
+    return step
+
+
+def let(name: str, value) -> dict:
+    """A step that keeps a value under ``name`` (passed on with ``Ref(name)``)."""
+    return {"let": name, "value": wire.encode(value)}
+
+
+def get(name: str) -> dict:
+    """A step that sends back a kept value, as it is now (after any in-place updates)."""
+    return {"get": name}
 
 
 @dataclass
 class Case:
-    """One call of the learner's function: a label a learner can read, and the arguments."""
+    """One check: a label a learner can read, and either one call's arguments or a script of steps."""
 
     label: str
-    args: tuple
+    args: tuple = ()
     kwargs: dict = field(default_factory=dict)
+    steps: list[dict] | None = None
+
+    def request(self, target: str, seed: int = 0) -> dict:
+        """The wire request that runs this case on ``target`` (the learner's name for the object)."""
+        steps = self.steps if self.steps is not None else [call("@", *self.args, inputs_back=True, **self.kwargs)]
+        return {"v": wire.VERSION, "target": target, "seed": seed, "steps": steps}
 
 
 @dataclass
@@ -36,9 +80,9 @@ class Mistake:
 class Exercise:
     """A graded exercise.
 
-    ``public_cases(rng)`` and ``hidden_cases(rng)`` build the test cases; the learner sees the
-    public ones in the notebook, nbgrader's hidden tests run both. ``compare(got, expected)``
-    raises :class:`~autograder.checks.Mismatch` with a message.
+    ``public_cases(rng)`` and ``hidden_cases(rng)`` build the test cases. Public cases are the same
+    everywhere; hidden cases are drawn from the course's secret, so each course has its own and the
+    public repository reveals none. Hidden labels say what is tested, never the values.
     """
 
     id: str
@@ -47,30 +91,39 @@ class Exercise:
     reference: Callable
     public_cases: Callable[[np.random.Generator], list[Case]]
     hidden_cases: Callable[[np.random.Generator], list[Case]]
-    compare: Callable[[Any, Any], None]
+    compare: Comparison
     hints: list[str]
     mistakes: list[Mistake] = field(default_factory=list)
 
-    def seed(self, hidden: bool) -> int:
-        """A fixed seed per exercise, different for the hidden suite."""
+    def seed(self, hidden: bool, secret: str | None = None) -> int:
+        """A fixed seed per exercise; the hidden one also depends on the course's secret."""
+        if hidden and secret:
+            return int.from_bytes(hashlib.sha256(f"{secret}:{self.id}:hidden".encode()).digest()[:8], "big")
         return zlib.crc32(f"{self.id}:{'hidden' if hidden else 'public'}".encode())
 
-    def cases(self, hidden: bool) -> list[Case]:
-        cases = self.public_cases(np.random.default_rng(self.seed(False)))
-        if hidden:
-            cases += self.hidden_cases(np.random.default_rng(self.seed(True)))
-        return cases
+    def suite(self, hidden: bool, secret: str | None = None) -> list[tuple[Case, bool]]:
+        """The public cases, plus the hidden ones if asked, each with whether it is hidden.
+
+        Without a secret the hidden cases are the self-paced set anyone can run.
+        """
+        public = [(case, False) for case in self.public_cases(np.random.default_rng(self.seed(False)))]
+        if not hidden:
+            return public
+        return public + [(case, True) for case in self.hidden_cases(np.random.default_rng(self.seed(True, secret)))]
+
+    def cases(self, hidden: bool, secret: str | None = None) -> list[Case]:
+        return [case for case, _ in self.suite(hidden, secret)]
 
 
-def compare_array(rtol: float = 1e-6, atol: float = 1e-8) -> Callable[[Any, Any], None]:
+def compare_array(rtol: float = 1e-6, atol: float = 1e-8) -> Comparison:
     """Comparison for exercises that return one array."""
-    return lambda got, expected: expect_array(got, np.asarray(expected), rtol=rtol, atol=atol)
+    return ArrayClose(rtol, atol)
 
 
-def compare_number(rtol: float = 1e-7, atol: float = 1e-9) -> Callable[[Any, Any], None]:
+def compare_number(rtol: float = 1e-7, atol: float = 1e-9) -> Comparison:
     """Comparison for exercises that return one real number."""
-    return lambda got, expected: expect_number(got, float(expected), rtol=rtol, atol=atol)
+    return NumberClose(rtol, atol)
 
 
-compare_int = expect_int
-compare_equal = expect_equal
+compare_int = ExactInt()
+compare_equal = Equal()

@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import Execute
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
 from autograder.api import GRADE_MIME
 from autograder.nbgrader_plugin import require_score
+from autograder.trusted import TrustedExecute
 
 # As nbgrader's default, plus a quiet kernel log (its start-up warnings are not the learner's business).
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
@@ -71,15 +71,20 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def execute(nb: nbformat.NotebookNode, workdir: Path, timeout: int = 120, mode: str = "validate"):
-    """Run every cell in a fresh kernel (errors do not stop the run); cells over ``timeout`` s are interrupted."""
+def execute(nb: nbformat.NotebookNode, workdir: Path, timeout: int = 120, mode: str = "validate",
+            isolation: str = "none"):
+    """Run every cell in a fresh kernel (errors do not stop the run); cells over ``timeout`` s are interrupted.
+
+    Grade cells are scored by the trusted side, as at grading (self-paced hidden cases: no course secret).
+    """
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = mode
     try:
-        Execute(timeout=timeout, extra_arguments=KERNEL_ARGUMENTS).preprocess(nb, {"metadata": {"path": str(workdir)}})
+        TrustedExecute(timeout=timeout, extra_arguments=KERNEL_ARGUMENTS, isolation=isolation,
+                       use_course_secret=False).preprocess(nb, {"metadata": {"path": str(workdir)}})
     finally:
         if previous is None:
             os.environ.pop("NBGRADER_EXECUTION", None)

@@ -1,14 +1,15 @@
 """Turn an :class:`~autograder.engine.Outcome` into the short report a learner reads."""
 from __future__ import annotations
 
-from autograder.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Outcome
+from autograder.judge import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Outcome
 
 _MARK = {PASSED: "✓", FAILED: "✗", ERROR: "✗", NOT_ATTEMPTED: "·"}
 
 
 def render(outcome: Outcome) -> str:
-    ex = outcome.exercise
-    suite = "instructor's hidden checks" if outcome.hidden else "checks"
+    ex = outcome.info
+    n_hidden = sum(c.hidden for c in outcome.cases)
+    suite = f"checks ({n_hidden} of them hidden)" if n_hidden else "checks"
     head = f"{ex.title} [{ex.id}]: {outcome.points:g} / {ex.points:g} points"
     if outcome.status == ERROR:
         return f"{head}\n  ✗ {outcome.problem}"
@@ -18,10 +19,11 @@ def render(outcome: Outcome) -> str:
     lines = [head, f"  {outcome.passed} of {len(outcome.cases)} {suite} passed."]
     explained = set()
     for case in outcome.cases:
+        label = f"hidden check, {case.label}" if case.hidden else case.label
         if case.status == PASSED:
-            lines.append(f"  ✓ {case.label}")
+            lines.append(f"  ✓ {label}")
             continue
-        lines.append(f"  {_MARK[case.status]} {case.label}: {case.message}")
+        lines.append(f"  {_MARK[case.status]} {label}: {case.message}")
         if case.likely_mistake:
             name = case.likely_mistake.split(":")[0]
             shown = f"{name} (as above)" if case.likely_mistake in explained else case.likely_mistake

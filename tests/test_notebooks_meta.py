@@ -77,3 +77,15 @@ def test_grade_cells_match_the_registry():
 def test_source_directory_is_the_nbgrader_source():
     config = (SOURCE.parent / "nbgrader_config.py").read_text()
     assert 'source_directory = "course"' in config
+
+
+LEARNER_HIDDEN = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS).*?### END \1", re.S)
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_no_learner_visible_cell_imports_the_reference_library(nb_path):
+    """A demo after an exercise uses the learner's own function: the answers are never one import away."""
+    for index, cell in enumerate(nbformat.read(nb_path, as_version=4).cells):
+        if cell.cell_type == "code":
+            visible = LEARNER_HIDDEN.sub("", cell.source)
+            assert not re.search(r"^\s*(from|import)\s+solutions\b", visible, re.M), f"{nb_path.name} cell {index}"

@@ -1,0 +1,220 @@
+"""Judging a case from plain-data replies: one definition for the notebook, a student's release and
+the instructor's grading.
+
+The inputs are :mod:`autograder.wire` replies: the learner's, the reference's (computed live, or
+shipped for public cases in a class release) and, when a case fails, the catalogued mistakes'. The
+ladder: did the code run (not attempted, raised, timed out), did it change its inputs, then the
+exercise's comparison of every value it sent back. Hidden cases get redacted messages: what was
+tested and what was wrong, never the expected value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from autograder import wire
+from autograder.checks import Comparison, Mismatch, describe, same_inputs, same_value
+
+PASSED, FAILED, NOT_ATTEMPTED, ERROR = "passed", "failed", "not attempted", "error"
+
+
+@dataclass
+class Info:
+    """What the report needs to know about an exercise."""
+
+    id: str
+    title: str
+    points: float
+    hints: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CaseResult:
+    label: str
+    status: str
+    message: str = ""
+    likely_mistake: str = ""
+    hidden: bool = False
+    notes: list[str] = field(default_factory=list)  # for the instructor: signs of an attempt to game a check
+
+
+@dataclass
+class Outcome:
+    """Everything the view needs: per-case results, points and the overall status."""
+
+    info: Info
+    hidden: bool
+    cases: list[CaseResult] = field(default_factory=list)
+    problem: str = ""  # set when the object could not be checked at all
+
+    @property
+    def passed(self) -> int:
+        return sum(c.status == PASSED for c in self.cases)
+
+    @property
+    def points(self) -> float:
+        if not self.cases or self.status == NOT_ATTEMPTED:
+            return 0.0
+        return round(self.info.points * self.passed / len(self.cases), 2)
+
+    @property
+    def status(self) -> str:
+        if self.problem:
+            return ERROR
+        if self.cases and all(c.status == NOT_ATTEMPTED for c in self.cases):
+            return NOT_ATTEMPTED
+        if self.cases and all(c.status == PASSED for c in self.cases):
+            return PASSED
+        return FAILED
+
+    def public_points(self) -> float:
+        """Points on the public cases alone (what the learner's own notebook can show)."""
+        public = [c for c in self.cases if not c.hidden]
+        if self.problem or not public or all(c.status == NOT_ATTEMPTED for c in public):
+            return 0.0
+        return round(self.info.points * sum(c.status == PASSED for c in public) / len(public), 2)
+
+
+@dataclass
+class Answer:
+    """A decoded reply: the target's description and each step's decoded result."""
+
+    target: dict | None
+    steps: list[dict]
+
+    @property
+    def failure(self) -> dict | None:
+        return next((s for s in self.steps if s["status"] != "ok"), None)
+
+    def values(self, request: dict) -> list:
+        """The values of the steps that send one, in order."""
+        return [s["value"] for step, s in zip(request["steps"], self.steps) if "value" in s]
+
+
+def read_reply(reply) -> Answer:
+    """Decode a raw reply with :func:`wire.decode` only; raises WireError if it is malformed."""
+    if type(reply) is not dict or type(reply.get("steps")) is not list:
+        raise wire.WireError("the reply is not a protocol reply")
+    target = reply.get("target")
+    if target is not None and (type(target) is not dict or type(target.get("callable")) is not bool):
+        raise wire.WireError("bad target description")
+    steps = []
+    for raw in reply["steps"]:
+        if type(raw) is not dict or raw.get("status") not in ("ok", "raised", "protocol"):
+            raise wire.WireError("bad step result")
+        step = {"status": raw["status"], "type": str(raw.get("type", ""))[:80],
+                "message": str(raw.get("message", ""))[:wire.MAX_TEXT]}
+        if "value" in raw:
+            step["value"] = wire.decode(raw["value"])
+        if "inputs" in raw:
+            step["inputs"] = wire.decode(raw["inputs"])
+        if type(raw.get("subclass")) is str:
+            step["subclass"] = raw["subclass"][:80]
+        warnings = raw.get("warnings", [])
+        step["warnings"] = [w for w in warnings if type(w) is dict] if type(warnings) is list else []
+        steps.append(step)
+    return Answer(target and {"type": str(target.get("type", ""))[:80], "callable": target["callable"],
+                              "repr": str(target.get("repr", ""))[:200]}, steps)
+
+
+def target_problem(answer: Answer, name: str) -> str:
+    """Why the learner's object cannot be checked at all ('' when it can)."""
+    if answer.target is None:
+        return f"`{name}` is not defined: run the cell where you define it, then run this check again."
+    if not answer.target["callable"]:
+        return (f"expected a function, got {answer.target['type']}: {answer.target['repr']}. "
+                "Pass the function itself, without calling it.")
+    return ""
+
+
+def _raised_message(failure: dict) -> tuple[str, str]:
+    kind, text = failure["type"], failure["message"]
+    if failure["status"] == "protocol":
+        return ERROR, f"the grader could not run this case: {text}"
+    if kind == "NotImplementedError":
+        return NOT_ATTEMPTED, "not attempted yet (the stub raises NotImplementedError)"
+    if kind == "KeyboardInterrupt":
+        return ERROR, "your code did not finish in time and was stopped (an endless loop?)"
+    if kind == "MemoryError":
+        return ERROR, "your code ran out of memory (the grader's memory limit); does it build a huge array?"
+    if kind == "BlockingIOError" and "Resource temporarily unavailable" in text:
+        return ERROR, "your code hit the grader's limit on processes: it starts too many"
+    return ERROR, f"your code raised {kind}: {text}"
+
+
+def _same_answer(a: Answer, b: Answer, request: dict) -> bool:
+    fa, fb = a.failure, b.failure
+    if fa or fb:
+        return bool(fa and fb and (fa["type"], fa["message"]) == (fb["type"], fb["message"]))
+    va, vb = a.values(request), b.values(request)
+    return len(va) == len(vb) and all(same_value(x, y) for x, y in zip(va, vb))
+
+
+def diagnose(answer: Answer, request: dict, mistakes: list[tuple[str, str, Answer]]) -> str:
+    """Name the catalogued mistake whose reply matches the learner's."""
+    for name, diagnosis, wrong in mistakes:
+        if _same_answer(answer, wrong, request):
+            return f"{name}: {diagnosis}"
+    return ""
+
+
+def _changed_inputs(answer: Answer, request: dict) -> bool:
+    for step, result in zip(request["steps"], answer.steps):
+        if "inputs" in result:
+            original = [wire.decode({"t": "list", "v": step.get("args", [])}),
+                        wire.decode({"t": "dict", "v": [[k, v] for k, v in step.get("kwargs", {}).items()]})]
+            if not same_inputs(original[0], list(result["inputs"][0])) or not same_inputs(original[1], result["inputs"][1]):
+                return True
+    return False
+
+
+def integrity_notes(answer: Answer) -> list[str]:
+    """What in a reply looks like an attempt to game the check rather than to solve the exercise."""
+    notes = [f"returned a {s['subclass']}, a home-made subclass of a plain type (graded by its plain value)"
+             for s in answer.steps if s.get("subclass")]
+    failure = answer.failure
+    if failure and "solutions" in failure["message"] and failure["type"] in (
+            "ModuleNotFoundError", "ImportError", "FileNotFoundError", "PermissionError", "OSError", "NotADirectoryError"):
+        notes.append("tried to reach the reference library")
+    return notes
+
+
+def judge(label: str, hidden: bool, request: dict, answer: Answer, expected: Answer, compare: Comparison,
+          mistakes: Callable[[], list[tuple[str, str, Answer]]]) -> CaseResult:
+    """The result of one case: run, then inputs intact, then every sent value compared."""
+    result = _judge(label, hidden, request, answer, expected, compare, mistakes)
+    result.notes = integrity_notes(answer)
+    return result
+
+
+def _judge(label: str, hidden: bool, request: dict, answer: Answer, expected: Answer, compare: Comparison,
+           mistakes: Callable[[], list[tuple[str, str, Answer]]]) -> CaseResult:
+    failure = answer.failure
+    if failure:
+        status, message = _raised_message(failure)
+        if expected.failure and failure["type"] == expected.failure["type"]:
+            return CaseResult(label, PASSED, hidden=hidden)  # the case expects this error
+        likely = diagnose(answer, request, mistakes()) if status == ERROR else ""
+        return CaseResult(label, status, message, likely, hidden)
+    if expected.failure:
+        return CaseResult(label, FAILED, f"expected your code to raise {expected.failure['type']}, "
+                          "but it returned normally", hidden=hidden)
+    if _changed_inputs(answer, request):
+        return CaseResult(label, FAILED, "your function changed its input in place; work on a copy "
+                          "(e.g. `x = x.copy()` or `x = x - m` instead of `x -= m`)", hidden=hidden)
+    got, want = answer.values(request), expected.values(request)
+    for index, (value, target) in enumerate(zip(got, want)):
+        try:
+            compare(value, target)
+        except Mismatch as exc:
+            message = exc.redacted if hidden else str(exc)
+            if len(want) > 1:
+                message = f"value {index + 1} of {len(want)}: {message}"
+            overflow = [w for s in answer.steps for w in s["warnings"] if w.get("category") == "RuntimeWarning"]
+            if overflow:
+                message += f" NumPy warned: {str(overflow[0].get('message', ''))[:200]}."
+            return CaseResult(label, FAILED, message, diagnose(answer, request, mistakes()), hidden)
+    if len(got) != len(want):
+        return CaseResult(label, FAILED, f"expected {len(want)} values back, got {len(got)}: {describe(got)}",
+                          hidden=hidden)
+    return CaseResult(label, PASSED, hidden=hidden)

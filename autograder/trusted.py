@@ -1,0 +1,315 @@
+"""Trusted grading: the score of every grade cell is decided here, outside the learner's kernel.
+
+:class:`TrustedExecute` replaces nbgrader's ``Execute`` at autograding. It runs the notebook top to
+bottom in an isolated kernel (:mod:`autograder.sandbox`). At each grade cell, after the kernel ran
+the cell (the learner's own feedback), it reads the exercise id and the learner's object name from
+the grade cell's source (restored by nbgrader from the gradebook, so trustworthy), and checks the
+object through :mod:`autograder.wire`: one request per case, each case's inputs sent as plain data,
+the reply decoded here and judged here against the reference and the hidden cases, which never
+leave this process. The grade cell's outputs are then replaced by the trusted report (hidden cases
+redacted) ending with the trusted score, which is what nbgrader records. When the notebook's own
+display claimed more than the trusted public score, the cell is flagged.
+
+A kernel that dies (``os._exit``, a crash, a limit) costs only the cell it died in: the grader
+starts a new kernel, replays the cells before it (except grade cells and cells that killed a
+kernel) and goes on. Every such event gets a one-line reason in the log and in the notebook's
+``nncourse_grading`` metadata, with the isolation level and any flags.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import tempfile
+from pathlib import Path
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import is_grade, is_solution
+from traitlets import Bool, Dict, Integer, Unicode
+
+from autograder import bundle, engine, registry, report, wire
+from autograder.api import GRADE_MIME
+from autograder.sandbox import SandboxedKernelManager
+from autograder.secret import load_or_create
+
+WIRE_SOURCE = Path(wire.__file__).read_text()
+METADATA_KEY = "nncourse_grading"
+
+
+class KernelGone(Exception):
+    """The kernel stopped answering during trusted checks; ``reason`` says why."""
+
+
+def grade_calls(source: str) -> list[tuple[str, str]]:
+    """``(exercise id, object name)`` of each ``grade("id", name)`` call in a grade cell, in order, once each."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "grade"
+                and len(node.args) >= 2 and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str) and isinstance(node.args[1], ast.Name)):
+            call = (node.args[0].value, node.args[1].id)
+            if call not in found:
+                found.append(call)
+    return found
+
+
+def _kernel_claim(cell) -> float | None:
+    """The largest score the kernel's own check showed: the number the cell ended with, or its report.
+
+    In the kernel both are the public checks' points; None when it showed neither.
+    """
+    shown = []
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if output.get("output_type") == "execute_result":
+            shown.append(data.get("text/plain"))
+        elif output.get("output_type") == "display_data" and isinstance(data.get(GRADE_MIME), dict):
+            shown.append(data[GRADE_MIME].get("public_points", data[GRADE_MIME].get("points")))
+    numbers = []
+    for value in shown:
+        try:
+            numbers.append(float("".join(value) if isinstance(value, list) else value))
+        except (TypeError, ValueError):
+            continue
+    return max(numbers) if numbers else None
+
+
+class TrustedExecute(Execute):
+    """nbgrader's Execute, with every grade cell scored by the trusted side (see the module docstring)."""
+
+    isolation = Unicode("auto", help="namespace, limits, auto (the best available) or none").tag(config=True)
+    limits = Dict(help="overrides of autograder.sandbox.Limits, e.g. {'memory_bytes': 2147483648}").tag(config=True)
+    use_course_secret = Bool(True, help="draw hidden cases from the course's secret (else the self-paced set)"
+                             ).tag(config=True)
+    max_kernel_restarts = Integer(3, help="kernels started again after a death before giving up").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        NotebookClient.__init__(self, nb, km)  # as nbconvert's ExecutePreprocessor.preprocess does
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self.events: list[str] = []
+        self.flags: list[str] = []
+        root = Path(CourseDirectory(config=self.config).root or ".").resolve()
+        self.course_root = root
+        self.secret = load_or_create(root) if self.use_course_secret else None
+        with tempfile.TemporaryDirectory(prefix="nncourse-checks-") as scratch:
+            self.checks_file = bundle.write(self._exercises(), Path(scratch) / bundle.FILENAME)
+            self._run_all()
+        self.nb.metadata[METADATA_KEY] = {"isolation": getattr(self, "isolation_used", "none"),
+                                          "events": self.events, "flags": self.flags}
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    # -- the kernel ------------------------------------------------------------------------------
+    def create_kernel_manager(self):
+        if self.isolation == "none":
+            return super().create_kernel_manager()
+        self.km = SandboxedKernelManager(kernel_name=self.nb.metadata.get("kernelspec", {}).get("name", "python3"),
+                                         config=self.config)
+        self.km.level, self.km.limits = self.isolation, dict(self.limits)
+        self.km.course_root, self.km.checks_file = str(self.course_root), str(self.checks_file)
+        return self.km
+
+    def _death_reason(self) -> str:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        code = process.poll() if process is not None else None
+        limits = getattr(self.km, "report", {}).get("limits", {})
+        if code is None:
+            return "the kernel stopped responding"
+        if code in (-24, 152):  # SIGXCPU
+            return f"the kernel hit the CPU-time limit ({limits.get('cpu_seconds', '?')} s)"
+        if code in (-9, 137):
+            return "the kernel was killed (out of memory, or a limit)"
+        if code in (-11, 139):
+            return "the kernel crashed (segmentation fault)"
+        return f"the kernel exited with status {code} (os._exit or sys.exit in the notebook?)"
+
+    def _run_all(self) -> None:
+        start, skipped, restarts = 0, set(), 0
+        while start is not None:
+            start = self._run_session(start, skipped)
+            if start is not None:
+                restarts += 1
+                if restarts > self.max_kernel_restarts:
+                    self._give_up(start, f"not graded: the kernel died {restarts} times")
+                    return
+
+    def _run_session(self, start: int, skipped: set) -> int | None:
+        """Run cells from ``start`` in a new kernel; the index to go on from after a death, else None."""
+        resume = None
+        with self.setup_kernel():
+            manager = self.km
+            self.isolation_used = getattr(manager, "report", {}).get("isolation", "none")
+            info_msg = self.wait_for_reply(self.kc.kernel_info())
+            self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
+            try:
+                self._replay(start, skipped)
+            except (DeadKernelError, CellTimeoutError):
+                self._give_up(start, "not graded: the kernel died again while the cells before were run again")
+                return None
+            index = start
+            try:
+                for index in range(start, len(self.nb.cells)):
+                    self._run_cell(index)
+            except (DeadKernelError, KernelGone, CellTimeoutError) as exc:
+                if isinstance(exc, CellTimeoutError):
+                    reason = f"the cell did not finish within {self.timeout} s and ignored the interrupt"
+                else:
+                    reason = exc.args[0] if isinstance(exc, KernelGone) else self._death_reason()
+                self._record_death(index, reason, graded=isinstance(exc, KernelGone))
+                skipped.add(index)
+                resume = index + 1 if index + 1 < len(self.nb.cells) else None
+        left = getattr(manager, "report", {}).get("leftover_processes")
+        if left:
+            self.events.append(f"{left} process(es) the notebook left running were stopped")
+        return resume
+
+    def _replay(self, start: int, skipped: set) -> None:
+        """After a restart: run again the cells before ``start`` (outputs kept from the first run)."""
+        for index in range(start):
+            cell = self.nb.cells[index]
+            if cell.cell_type == "code" and index not in skipped and not is_grade(cell):
+                self.execute_aside(from_dict(json.loads(json.dumps(cell))), index)
+
+    def execute_aside(self, cell, index: int, timeout: int | None = None):
+        """Execute a cell that is not part of the notebook (nbclient would store it at ``index``)."""
+        original, saved_timeout = self.nb.cells[index], self.timeout
+        if timeout is not None:
+            self.timeout = timeout
+        try:
+            return self.execute_cell(cell, index, store_history=False)
+        finally:
+            self.nb.cells[index], self.timeout = original, saved_timeout
+
+    def _record_death(self, index: int, reason: str, graded: bool) -> None:
+        cell = self.nb.cells[index]
+        self.events.append(f"cell {index}: {reason}")
+        self.log.warning("%s: cell %d: %s", self._who(), index, reason)
+        if graded or cell.cell_type != "code":
+            return
+        if is_grade(cell) and not is_solution(cell):
+            self._write_result(cell, None, f"Not graded: {reason} while this cell ran.")
+        else:
+            cell.outputs.append(NotebookNode(output_type="error", ename="KernelDied", evalue=reason,
+                                             traceback=[f"KernelDied: {reason} in this cell; the grader "
+                                                        "started a new kernel and went on without it"]))
+
+    def _give_up(self, start: int, reason: str) -> None:
+        self.events.append(reason)
+        for cell in self.nb.cells[start:]:
+            if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
+                self._write_result(cell, None, reason)
+
+    def _who(self) -> str:
+        nbg = (self.resources or {}).get("nbgrader", {})
+        return f"{nbg.get('student', '?')}/{nbg.get('notebook', '?')}"
+
+    # -- cells -----------------------------------------------------------------------------------
+    def _exercises(self):
+        ids = [exercise_id for cell in self.nb.cells if cell.cell_type == "code" and is_grade(cell)
+               for exercise_id, _ in grade_calls(cell.source) if exercise_id in registry.EXERCISES]
+        return [registry.EXERCISES[i] for i in dict.fromkeys(ids)]
+
+    def _run_cell(self, index: int) -> None:
+        cell = self.nb.cells[index]
+        self.preprocess_cell(cell, self.resources, index)
+        if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
+            try:
+                self._grade_cell(cell, index)
+            except (DeadKernelError, KernelGone, CellTimeoutError):
+                raise
+            except Exception as exc:  # a fault of the grader's: this cell earns nothing, the instructor is told
+                self.log.exception("%s: cell %d: the grader failed", self._who(), index)
+                self.flags.append(f"cell {index}: the grader failed ({type(exc).__name__}: {exc}); regrade after a fix")
+                self._write_result(cell, None, "This exercise could not be graded (a fault of the grader's, "
+                                   "reported to the instructor).")
+
+    def _grade_cell(self, cell, index: int) -> None:
+        calls = grade_calls(cell.source)
+        known = [(registry.EXERCISES[i], name) for i, name in calls if i in registry.EXERCISES]
+        claimed = _kernel_claim(cell)
+        if len(known) != 1 or len(calls) != 1:
+            self._write_result(cell, None, "This grade cell does not call grade(...) on one course exercise.")
+            return
+        exercise, name = known[0]
+        worker = KernelWorker(self, index)
+        outcome = engine.run(exercise, worker=worker, target=name, hidden=True, secret=self.secret)
+        flags = []
+        if claimed is None and not any(o.get("output_type") == "error" for o in cell.outputs):
+            flags.append("the notebook's own check showed no score (was grade(...) replaced?)")
+        elif claimed is not None and claimed > max(outcome.public_points(), outcome.points) + 1e-9:
+            flags.append(f"the notebook's own check showed {claimed:g} points for the public cases; "
+                         f"the grader measured {outcome.public_points():g}")
+        flags += list(dict.fromkeys(note for case in outcome.cases for note in case.notes))
+        for flag in flags:
+            self.flags.append(f"{exercise.id}: {flag}")
+            self.log.warning("%s: %s: %s", self._who(), exercise.id, flag)
+        cell.metadata[METADATA_KEY] = {"exercise": exercise.id, "points": outcome.points,
+                                       "kernel_points": claimed, "flags": flags}
+        self._write_result(cell, outcome)
+        if worker.gone:
+            raise KernelGone(worker.gone)
+
+    def _write_result(self, cell, outcome, reason: str = "") -> None:
+        """Replace the grade cell's outputs with the trusted report and score (nbgrader reads the number)."""
+        points = outcome.points if outcome is not None else 0.0
+        text = report.render(outcome) if outcome is not None else reason
+        record = {"points": points, "trusted": True}
+        if outcome is not None:
+            record.update(id=outcome.info.id, max_points=outcome.info.points, status=outcome.status,
+                          message=report.summary(outcome))
+        else:
+            record.update(status="error", message=reason)
+        cell.outputs = [
+            NotebookNode(output_type="display_data", metadata={}, data={"text/plain": text, GRADE_MIME: record}),
+            NotebookNode(output_type="execute_result", metadata={}, execution_count=cell.get("execution_count"),
+                         data={"text/plain": repr(float(points))}),
+        ]
+
+
+class KernelWorker:
+    """The worker for :func:`engine.run` at grading: one kernel execution per request."""
+
+    def __init__(self, client: TrustedExecute, index: int):
+        self.client, self.index, self.gone = client, index, ""
+
+    def __call__(self, request: dict) -> dict:
+        if self.gone:
+            raise engine.WorkerLost(f"not run: {self.gone}")
+        code = (f"(lambda ns: (exec(compile({WIRE_SOURCE!r}, '<nncourse-wire>', 'exec'), ns), "
+                f"ns['serve_in_kernel']({json.dumps(request)!r})))({{'__name__': 'nncourse_wire'}})\nNone")
+        scratch = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[], execution_count=None)
+        try:
+            self.client.execute_aside(scratch, self.index)
+        except DeadKernelError:
+            self.gone = self.client._death_reason()
+            raise engine.WorkerLost(f"not graded: {self.gone} while checking this exercise") from None
+        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in scratch.outputs):
+            timeout = self.client.timeout
+            if not self._responsive():
+                self.gone = f"the kernel did not respond after a {timeout} s timeout"
+            raise engine.WorkerLost(f"your code did not finish within {timeout} s and was stopped (an endless loop?)")
+        replies = [o["data"][wire.MIME] for o in scratch.outputs
+                   if o.get("output_type") == "display_data" and wire.MIME in o.get("data", {})]
+        try:
+            reply = json.loads(replies[-1]) if replies and isinstance(replies[-1], str) else None
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict) or reply.get("nonce") != request["nonce"]:
+            raise wire.WireError("no reply from the kernel (did the notebook replace parts of Python?)")
+        return reply
+
+    def _responsive(self) -> bool:
+        probe = NotebookNode(cell_type="code", source="None", metadata={}, outputs=[], execution_count=None)
+        try:
+            self.client.execute_aside(probe, self.index, timeout=10)
+        except DeadKernelError:
+            return False
+        return not any(o.get("ename") == "CellTimeoutError" for o in probe.outputs)
