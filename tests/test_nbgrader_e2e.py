@@ -117,3 +117,19 @@ def test_export_writes_every_graded_student(graded_course):
         rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f) if row["assignment"] == ASSIGNMENT}
     for student, score in subs.EXPECTED.items():
         assert rows[student] == pytest.approx(score, abs=1e-9)
+
+
+def test_feedback_names_hidden_cases_without_their_expected_values(graded_course):
+    from autograder.registry import EXERCISES
+    from autograder.secret import load_or_create
+
+    root, _, _ = graded_course
+    result = _nbgrader(root, "generate_feedback", ASSIGNMENT, "--student=mistake")
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (root / "feedback" / "mistake" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    exercise = EXERCISES["01.count_dense_params"]
+    hidden = [case for case, is_hidden in exercise.suite(True, load_or_create(root)) if is_hidden]
+    assert "hidden check, a random network of" in html
+    for case in hidden:
+        assert f"expected {exercise.reference(*case.args):,}" not in html
+    assert "expected 21, got 16" in html  # the public case still says everything
