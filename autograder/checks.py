@@ -176,12 +176,47 @@ class TupleOf(Comparison):
         return {"kind": self.kind, "items": [item.spec() for item in self.items]}
 
 
+class ChoiceAnswer(Comparison):
+    """A concept question's answer: one of the choices, compared without case or surrounding spaces."""
+
+    kind = "choice"
+
+    def __init__(self, choices: list[str]):
+        self.choices = list(choices)
+
+    def __call__(self, got, expected) -> None:
+        if not isinstance(got, str):
+            raise Mismatch(f"answer with one of the strings {', '.join(map(repr, self.choices))}, got {describe(got)}")
+        if got.strip().lower() not in [c.lower() for c in self.choices]:
+            raise Mismatch(f"{got!r} is not one of the choices {', '.join(map(repr, self.choices))}")
+        if got.strip().lower() != str(expected).lower():
+            raise Mismatch(f"{got.strip()!r} is not the right answer")
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "choices": self.choices}
+
+
+class NumberAnswer(NumberClose):
+    """A concept question's numeric answer, within a tolerance; the message never gives the answer."""
+
+    kind = "number_answer"
+
+    def __call__(self, got, expected) -> None:
+        try:
+            expect_number(got, float(expected), rtol=self.rtol, atol=self.atol)
+        except Mismatch as exc:
+            wrong_value = exc.redacted == HIDDEN_VALUES
+            message = f"{got!r} is not the right number" if wrong_value else exc.redacted
+            raise Mismatch(message, message) from None
+
+
 def from_spec(spec: dict) -> Comparison:
     """The comparison an exercise described with :meth:`Comparison.spec`."""
     kind = spec["kind"]
     if kind == "tuple":
         return TupleOf([from_spec(item) for item in spec["items"]])
-    simple = {"array": ArrayClose, "number": NumberClose, "int": ExactInt, "equal": Equal}[kind]
+    simple = {"array": ArrayClose, "number": NumberClose, "int": ExactInt, "equal": Equal, "choice": ChoiceAnswer,
+              "number_answer": NumberAnswer}[kind]
     return simple(**{k: v for k, v in spec.items() if k != "kind"})
 
 

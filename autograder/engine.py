@@ -62,7 +62,7 @@ def run(exercise: Exercise, obj=None, hidden: bool = False, *, worker: Worker | 
             outcome.cases += [CaseResult(c.label, ERROR, str(exc), hidden=h)
                               for c, h in exercise.suite(hidden, secret)[done:]]
             return outcome
-        problem = target_problem(answer, target)
+        problem = target_problem(answer, target, request)
         if problem:
             outcome.problem, outcome.cases = problem, []
             return outcome

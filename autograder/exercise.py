@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from autograder import wire
-from autograder.checks import ArrayClose, Comparison, Equal, ExactInt, NumberClose
+from autograder.checks import ArrayClose, ChoiceAnswer, Comparison, Equal, ExactInt, NumberAnswer, NumberClose
 from autograder.wire import Fn, Ref  # noqa: F401 (re-exported for exercise definitions)
 
 
@@ -94,6 +94,7 @@ class Exercise:
     compare: Comparison
     hints: list[str]
     mistakes: list[Mistake] = field(default_factory=list)
+    in_class_release: bool = True  # False: a class release ships none of its cases (a concept question's answer)
 
     def seed(self, hidden: bool, secret: str | None = None) -> int:
         """A fixed seed per exercise; the hidden one also depends on the course's secret."""
@@ -113,6 +114,22 @@ class Exercise:
 
     def cases(self, hidden: bool, secret: str | None = None) -> list[Case]:
         return [case for case, _ in self.suite(hidden, secret)]
+
+
+def question(id: str, title: str, points: float, *, answer, wrong: dict, hints: list[str],
+             choices: list[str] | None = None, rtol: float = 1e-3) -> Exercise:
+    """A concept check: the learner assigns an answer (a choice such as ``"b"``, or a number) to a name.
+
+    The grade cell reads it back as a value (``grade("02.q_vanishing", q_vanishing)``); ``wrong`` maps
+    each known wrong answer to the explanation shown when a learner gives it. A class release ships
+    no case of a question (its one case would be the answer): the grader checks it.
+    """
+    mistakes = [Mistake(f"answer {value!r}", why, value) for value, why in wrong.items()]
+    compare = ChoiceAnswer(choices) if choices else NumberAnswer(rtol=rtol)
+    case = Case("your answer", steps=[get("@")])
+    return Exercise(id=id, title=title, points=points, reference=answer, public_cases=lambda rng: [case],
+                    hidden_cases=lambda rng: [], compare=compare, hints=hints, mistakes=mistakes,
+                    in_class_release=False)
 
 
 def compare_array(rtol: float = 1e-6, atol: float = 1e-8) -> Comparison:

@@ -117,10 +117,17 @@ def read_reply(reply) -> Answer:
                               "repr": str(target.get("repr", ""))[:200]}, steps)
 
 
-def target_problem(answer: Answer, name: str) -> str:
+def calls_target(request: dict) -> bool:
+    """True when the request calls the learner's object (False for an answer read back as a value)."""
+    return any(str(step.get("call", "")).startswith("@") for step in request["steps"])
+
+
+def target_problem(answer: Answer, name: str, request: dict | None = None) -> str:
     """Why the learner's object cannot be checked at all ('' when it can)."""
     if answer.target is None:
         return f"`{name}` is not defined: run the cell where you define it, then run this check again."
+    if request is not None and not calls_target(request):
+        return ""
     if not answer.target["callable"]:
         return (f"expected a function, got {answer.target['type']}: {answer.target['repr']}. "
                 "Pass the function itself, without calling it.")
@@ -196,6 +203,8 @@ def _judge(label: str, hidden: bool, request: dict, answer: Answer, expected: An
             return CaseResult(label, PASSED, hidden=hidden)  # the case expects this error
         likely = diagnose(answer, request, mistakes()) if status == ERROR else ""
         return CaseResult(label, status, message, likely, hidden)
+    if not calls_target(request) and answer.values(request) == [None]:
+        return CaseResult(label, NOT_ATTEMPTED, "not answered yet (the answer is still None)", hidden=hidden)
     if expected.failure:
         return CaseResult(label, FAILED, f"expected your code to raise {expected.failure['type']}, "
                           "but it returned normally", hidden=hidden)

@@ -13,6 +13,8 @@ def render(outcome: Outcome) -> str:
     head = f"{ex.title} [{ex.id}]: {outcome.points:g} / {ex.points:g} points"
     if outcome.status == ERROR:
         return f"{head}\n  ✗ {outcome.problem}"
+    if not outcome.cases:
+        return f"{head}\n  · Checked when your instructor grades: your copy of the course does not hold this answer."
     if outcome.status == NOT_ATTEMPTED:
         return (f"{head}\n  · Not attempted yet: replace `raise NotImplementedError()` with your code, "
                 f"run that cell, then run this one.\n  Stuck? hint(\"{ex.id}\") gives a hint.")

@@ -30,7 +30,8 @@ A request runs *steps* in order on one namespace, so a stateful exercise (an opt
         {"let": "params", "value": ...},  {"get": "params"}]}
 
 ``"@"`` is the learner's object (``target`` in their namespace), ``"$name"`` a kept value,
-``".attr"`` an attribute of either. The reply has one entry per step that ran::
+``".attr"`` an attribute of either; ``{"get": "@"}`` sends back the learner's object itself (an
+answer to a concept question). The reply has one entry per step that ran::
 
     {"v": 1, "nonce": "...", "target": {"type": "function", "callable": true, "repr": "..."},
      "steps": [{"status": "ok", "value": ..., "inputs": [[args], {kwargs}], "warnings": [...]},
@@ -112,8 +113,37 @@ def _identity(z):
     return z
 
 
-_sigmoid.__name__, _relu.__name__, _identity.__name__ = "sigmoid", "relu", "identity"
-FUNCTIONS = {"sigmoid": _sigmoid, "relu": _relu, "identity": _identity, "tanh": np.tanh}
+def _sum_of_squares(x):
+    return float(np.sum(np.asarray(x) ** 2))            # gradient 2x
+
+
+def _sin_sum(x):
+    return float(np.sum(np.sin(x)))                     # gradient cos(x)
+
+
+def _log_sum_exp(x):
+    x = np.asarray(x)
+    m = np.max(x)
+    return float(m + np.log(np.sum(np.exp(x - m))))     # gradient softmax(x)
+
+
+def _rosenbrock(x):
+    x = np.asarray(x)
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+
+
+def _bowl(x):
+    x = np.asarray(x)
+    return float(0.5 * x[0] ** 2 + 5.0 * np.sum(x[1:] ** 2))   # ill-conditioned: gradient (x0, 10 x1, ...)
+
+
+for _f, _name in [(_sigmoid, "sigmoid"), (_relu, "relu"), (_identity, "identity"), (_sum_of_squares, "sum_of_squares"),
+                  (_sin_sum, "sin_sum"), (_log_sum_exp, "log_sum_exp"), (_rosenbrock, "rosenbrock"), (_bowl, "bowl")]:
+    _f.__name__ = _name
+# Functions an input may name: activations, and scalar functions with known gradients (gradient checks).
+FUNCTIONS = {"sigmoid": _sigmoid, "relu": _relu, "identity": _identity, "tanh": np.tanh,
+             "sum_of_squares": _sum_of_squares, "sin_sum": _sin_sum, "log_sum_exp": _log_sum_exp,
+             "rosenbrock": _rosenbrock, "bowl": _bowl}
 
 
 # ----------------------------------------------------------------------------- values
@@ -331,7 +361,7 @@ def _run_step(step: dict, target, kept: dict) -> dict:
         kept[step["let"]] = decode(step["value"], refs=kept)
         return {"status": "ok"}
     if "get" in step:
-        return {"status": "ok", "value": encode(kept[step["get"]])}
+        return {"status": "ok", "value": encode(target if step["get"] == "@" else kept[step["get"]])}
     fn = _resolve(step["call"], target, kept)
     args = decode({"t": "list", "v": step.get("args", [])}, refs=kept)
     kwargs = decode({"t": "dict", "v": [[k, v] for k, v in step.get("kwargs", {}).items()]}, refs=kept)

@@ -108,3 +108,18 @@ def test_learner_calls_are_seeded_and_the_learner_random_state_is_restored():
     engine.run(DENSE, random_dense)
     assert len(set(draws)) == 1, "every call starts from the same fixed seed"
     assert np.random.rand() == expected_next, "the learner's own random stream is untouched"
+
+
+def test_a_concept_question_reads_the_answer_back_and_explains_a_wrong_one():
+    from autograder.exercise import question
+
+    q = question("99.q", "Which loss", 1, answer="b", choices=["a", "b", "c"], hints=["think"],
+                 wrong={"a": "MSE is for regression."})
+    assert engine.run(q, " B ").points == 1.0
+    wrong = report.render(engine.run(q, "a"))
+    assert "'a' is not the right answer" in wrong and "MSE is for regression." in wrong
+    assert engine.run(q, None).status == engine.NOT_ATTEMPTED
+    assert "not one of the choices" in report.render(engine.run(q, "z"))
+    number = question("99.n", "Largest slope", 1, answer=0.25, hints=["s(1-s)"], wrong={1.0: "that is tanh'"})
+    assert engine.run(number, 0.2500001).points == 1.0
+    assert "0.5 is not the right number" in report.render(engine.run(number, 0.5))
