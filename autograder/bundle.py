@@ -35,7 +35,7 @@ def build(exercises, *, solutions: bool = False) -> dict:
                           "mistakes": [{"name": m.name, "diagnosis": m.diagnosis,
                                         "reply": wire.serve(request, {"answer": m.impl})} for m in ex.mistakes]})
         entries[ex.id] = {"title": ex.title, "points": ex.points, "hints": list(ex.hints),
-                          "compare": ex.compare.spec(), "cases": cases}
+                          "compare": ex.compare.spec(), "forbid_warnings": ex.forbid_warnings, "cases": cases}
         if solutions:
             entries[ex.id]["solution"] = inspect.getsource(ex.reference)
     return {"format": FORMAT, "solutions": solutions, "exercises": entries}
@@ -91,5 +91,5 @@ class PublicChecks:
                 return outcome
             mistakes = [(m["name"], m["diagnosis"], read_reply(m["reply"])) for m in case["mistakes"]]
             outcome.cases.append(judge(case["label"], False, case["request"], answer, read_reply(case["expected"]),
-                                       compare, lambda mistakes=mistakes: mistakes))
+                                       compare, lambda mistakes=mistakes: mistakes, bool(e.get("forbid_warnings"))))
         return outcome

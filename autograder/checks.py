@@ -176,6 +176,91 @@ class TupleOf(Comparison):
         return {"kind": self.kind, "items": [item.spec() for item in self.items]}
 
 
+class ListOf(Comparison):
+    """A list (or tuple) of items compared one by one, in order (e.g. mini-batches without shuffling)."""
+
+    kind = "list"
+
+    def __init__(self, item: Comparison):
+        self.item = item
+
+    def __call__(self, got, expected) -> None:
+        if not isinstance(got, (list, tuple)):
+            raise Mismatch(f"expected a list of {len(expected)} items, got {type_name(got)}: {describe(got)}",
+                           f"expected a list, got {type_name(got)}")
+        if len(got) != len(expected):
+            raise Mismatch(f"expected {len(expected)} items, got {len(got)}")
+        for index, (item, want) in enumerate(zip(got, expected)):
+            try:
+                self.item(item, want)
+            except Mismatch as exc:
+                raise Mismatch(f"item {index}: {exc}", f"item {index}: {exc.redacted}") from None
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "item": self.item.spec()}
+
+
+class DictOf(Comparison):
+    """A dict with exactly the expected keys, each value compared (e.g. parameters or gradients by name)."""
+
+    kind = "dict"
+
+    def __init__(self, item: Comparison):
+        self.item = item
+
+    def __call__(self, got, expected) -> None:
+        if not isinstance(got, dict):
+            raise Mismatch(f"expected a dict with keys {sorted(expected)}, got {type_name(got)}: {describe(got)}",
+                           f"expected a dict, got {type_name(got)}")
+        if set(got) != set(expected):
+            missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+            raise Mismatch(f"expected the keys {sorted(expected)}; missing {missing}, unexpected {extra}")
+        for key in sorted(expected):
+            try:
+                self.item(got[key], expected[key])
+            except Mismatch as exc:
+                raise Mismatch(f"{key!r}: {exc}", f"{key!r}: {exc.redacted}") from None
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "item": self.item.spec()}
+
+
+class SameBatches(Comparison):
+    """Shuffled mini-batches: the expected batch sizes, and together exactly the examples of (X, y).
+
+    Any valid shuffle passes (the order is the learner's choice); every (x, y) pair must stay
+    together and no example may be lost or repeated. Cases give each example an id in its first
+    feature (``X[:, 0] = arange(N)``), so batches in the original order are recognised as unshuffled
+    when the expected ones are shuffled.
+    """
+
+    kind = "same_batches"
+
+    @staticmethod
+    def _rows(batches) -> np.ndarray:
+        return np.concatenate([np.concatenate([np.asarray(x, float).reshape(len(x), -1),
+                                               np.asarray(y, float).reshape(len(y), -1)], axis=1)
+                               for x, y in batches])
+
+    def __call__(self, got, expected) -> None:
+        if not isinstance(got, (list, tuple)) or not all(isinstance(b, (tuple, list)) and len(b) == 2 for b in got):
+            raise Mismatch(f"expected a list of (X_batch, y_batch) pairs, got {describe(got)}")
+        sizes, want_sizes = [len(b[0]) for b in got], [len(b[0]) for b in expected]
+        if sizes != want_sizes:
+            raise Mismatch(f"expected batch sizes {want_sizes}, got {sizes}")
+        try:
+            mine, theirs = self._rows(got), self._rows(expected)
+        except (TypeError, ValueError):
+            raise Mismatch("each batch must be a pair of arrays (X_batch, y_batch) with as many rows") from None
+        def order(a):
+            return a[np.lexsort(a.T[::-1])]
+        if mine.shape != theirs.shape or not np.allclose(order(mine), order(theirs)):
+            raise Mismatch("the batches do not hold exactly the examples of (X, y), each once with its own label")
+        ids, want_ids = mine[:, 0], theirs[:, 0]
+        if np.all(np.diff(ids) > 0) and not np.all(np.diff(want_ids) > 0):
+            raise Mismatch("the examples come in their original order: with shuffle=True, shuffle them first")
+
+
 class ChoiceAnswer(Comparison):
     """A concept question's answer: one of the choices, compared without case or surrounding spaces."""
 
@@ -215,8 +300,10 @@ def from_spec(spec: dict) -> Comparison:
     kind = spec["kind"]
     if kind == "tuple":
         return TupleOf([from_spec(item) for item in spec["items"]])
+    if kind in ("list", "dict"):
+        return (ListOf if kind == "list" else DictOf)(from_spec(spec["item"]))
     simple = {"array": ArrayClose, "number": NumberClose, "int": ExactInt, "equal": Equal, "choice": ChoiceAnswer,
-              "number_answer": NumberAnswer}[kind]
+              "number_answer": NumberAnswer, "same_batches": SameBatches}[kind]
     return simple(**{k: v for k, v in spec.items() if k != "kind"})
 
 

@@ -70,5 +70,6 @@ def run(exercise: Exercise, obj=None, hidden: bool = False, *, worker: Worker | 
         def mistakes(request=request):
             return [(m.name, m.diagnosis, _served(m.impl, request)) for m in exercise.mistakes]
 
-        outcome.cases.append(judge(case.label, is_hidden, request, answer, expected, exercise.compare, mistakes))
+        outcome.cases.append(judge(case.label, is_hidden, request, answer, expected, exercise.compare, mistakes,
+                                   exercise.forbid_warnings))
     return outcome

@@ -33,10 +33,14 @@ from autograder.wire import Fn, Ref  # noqa: F401 (re-exported for exercise defi
 
 
 def call(target: str = "@", *args, keep: str | None = None, send: bool = True, inputs_back: bool = False,
-         **kwargs) -> dict:
-    """A step that calls the learner's object (``"@"``), a kept value (``"$name"``) or a method of one."""
+         collect: bool = False, **kwargs) -> dict:
+    """A step that calls the learner's object (``"@"``), a kept value (``"$name"``) or a method of one.
+
+    ``collect`` turns a returned generator into the list of its items (a mini-batch iterator).
+    """
     step = {"call": target, "args": [wire.encode(a) for a in args],
-            "kwargs": {k: wire.encode(v) for k, v in kwargs.items()}, "send": send, "inputs_back": inputs_back}
+            "kwargs": {k: wire.encode(v) for k, v in kwargs.items()}, "send": send, "inputs_back": inputs_back,
+            "collect": collect}
     if keep:
         step["keep"] = keep
     return step
@@ -95,6 +99,7 @@ class Exercise:
     hints: list[str]
     mistakes: list[Mistake] = field(default_factory=list)
     in_class_release: bool = True  # False: a class release ships none of its cases (a concept question's answer)
+    forbid_warnings: bool = False  # True: a RuntimeWarning (overflow in exp...) fails the case, as for stable softmax
 
     def seed(self, hidden: bool, secret: str | None = None) -> int:
         """A fixed seed per exercise; the hidden one also depends on the course's secret."""

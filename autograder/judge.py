@@ -187,9 +187,17 @@ def integrity_notes(answer: Answer) -> list[str]:
 
 
 def judge(label: str, hidden: bool, request: dict, answer: Answer, expected: Answer, compare: Comparison,
-          mistakes: Callable[[], list[tuple[str, str, Answer]]]) -> CaseResult:
-    """The result of one case: run, then inputs intact, then every sent value compared."""
+          mistakes: Callable[[], list[tuple[str, str, Answer]]], forbid_warnings: bool = False) -> CaseResult:
+    """The result of one case: run, then inputs intact, then every sent value compared.
+
+    With ``forbid_warnings`` a correct value computed with a RuntimeWarning (an overflow) fails.
+    """
     result = _judge(label, hidden, request, answer, expected, compare, mistakes)
+    warned = [w for s in answer.steps for w in s["warnings"] if w.get("category") == "RuntimeWarning"]
+    if forbid_warnings and warned and result.status == PASSED:
+        result = CaseResult(label, FAILED, f"right values, but NumPy warned: {str(warned[0].get('message', ''))[:200]}; "
+                            "compute it so that nothing overflows (subtract the max, or split by sign)",
+                            diagnose(answer, request, mistakes()), hidden)
     result.notes = integrity_notes(answer)
     return result
 

@@ -29,6 +29,7 @@ A request runs *steps* in order on one namespace, so a stateful exercise (an opt
         {"call": "$opt.step", "args": [{"t": "ref", "name": "params"}, ...], "send": false},
         {"let": "params", "value": ...},  {"get": "params"}]}
 
+``"collect": true`` turns a returned generator into the list of its items.
 ``"@"`` is the learner's object (``target`` in their namespace), ``"$name"`` a kept value,
 ``".attr"`` an attribute of either; ``{"get": "@"}`` sends back the learner's object itself (an
 answer to a concept question). The reply has one entry per step that ran::
@@ -57,6 +58,7 @@ MIME = "application/vnd.nncourse.reply+json"
 MAX_DEPTH = 32
 MAX_ARRAY_BYTES = 256 * 2**20
 MAX_TEXT = 2000
+MAX_ITEMS = 100_000
 DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                     "float16", "float32", "float64", "complex64", "complex128"})
 
@@ -368,6 +370,8 @@ def _run_step(step: dict, target, kept: dict) -> dict:
     caught: list = []
     with _quiet(caught):
         result = fn(*args, **kwargs)
+        if step.get("collect"):  # a generator or iterator: its items, as a list (at most MAX_ITEMS)
+            result = [item for _, item in zip(range(MAX_ITEMS), iter(result))]
     if step.get("keep"):
         kept[step["keep"]] = result
     reply = {"status": "ok", "warnings": caught}
