@@ -123,3 +123,59 @@ def test_a_concept_question_reads_the_answer_back_and_explains_a_wrong_one():
     number = question("99.n", "Largest slope", 1, answer=0.25, hints=["s(1-s)"], wrong={1.0: "that is tanh'"})
     assert engine.run(number, 0.2500001).points == 1.0
     assert "0.5 is not the right number" in report.render(engine.run(number, 0.5))
+
+
+def test_an_exercise_can_forbid_overflow_warnings():
+    from autograder.exercise import Case, Exercise, Mistake, compare_array
+
+    def stable(z):
+        return np.exp(z - z.max())
+
+    def unstable(z):
+        return np.exp(z) / np.exp(z.max())   # right for small z, overflows (inf/inf) for large z
+
+    cases = lambda rng: [Case("z = [1, 2, 3]", (np.array([1.0, 2.0, 3.0]),)),  # noqa: E731
+                         Case("z = [1000, 1000]", (np.array([1000.0, 1000.0]),))]
+    strict = Exercise("99.stable", "stable", 2, stable, cases, lambda rng: [], compare_array(), ["h", "h"],
+                      [Mistake("no max subtraction", "subtract the max first", unstable)], forbid_warnings=True)
+    assert engine.run(strict, stable).points == 2.0
+
+    def right_but_overflowing(z):
+        np.exp(z)                             # overflows for z = 1000 (a RuntimeWarning), result unused
+        return stable(z)
+
+    noisy = engine.run(strict, right_but_overflowing)
+    assert noisy.cases[0].status == engine.PASSED
+    assert noisy.cases[1].status == engine.FAILED and "NumPy warned: overflow" in noisy.cases[1].message
+    assert "likely mistake" not in report.render(engine.run(strict, right_but_overflowing))
+
+
+def test_list_dict_and_batch_comparisons_say_what_differs():
+    from autograder.checks import ArrayClose, DictOf, ListOf, SameBatches, TupleOf, from_spec
+
+    close = ArrayClose()
+    with pytest.raises(Mismatch, match="missing \\['b'\\]"):
+        DictOf(close)({"w": np.zeros(2)}, {"w": np.zeros(2), "b": np.zeros(1)})
+    with pytest.raises(Mismatch, match="'w': values differ"):
+        DictOf(close)({"w": np.ones(2)}, {"w": np.zeros(2)})
+    with pytest.raises(Mismatch, match="expected 2 items, got 1"):
+        ListOf(close)([np.zeros(1)], [np.zeros(1), np.zeros(1)])
+    X, y = np.c_[np.arange(6.0), np.ones(6)], np.arange(6.0) * 10
+    shuffled = [(X[[3, 1]], y[[3, 1]]), (X[[5, 0]], y[[5, 0]]), (X[[2, 4]], y[[2, 4]])]
+    mine = [(X[[0, 5]], y[[0, 5]]), (X[[2, 1]], y[[2, 1]]), (X[[4, 3]], y[[4, 3]])]
+    SameBatches()(mine, shuffled)
+    with pytest.raises(Mismatch, match="original order"):
+        SameBatches()([(X[i:i + 2], y[i:i + 2]) for i in (0, 2, 4)], shuffled)
+    with pytest.raises(Mismatch, match="its own label"):
+        SameBatches()([(X[[0, 5]], y[[5, 0]]), *mine[1:]], shuffled)
+    nested = TupleOf([ListOf(DictOf(close)), SameBatches()])
+    assert from_spec(nested.spec()).spec() == nested.spec()
+
+
+def test_a_generator_is_collected_into_its_items():
+    from autograder import wire
+    from autograder.exercise import Case, call
+
+    request = Case("batches", steps=[call("@", 5, collect=True)]).request("f")
+    reply = wire.serve(request, {"f": lambda n: (i * i for i in range(n))})
+    assert wire.decode(reply["steps"][0]["value"]) == [0, 1, 4, 9, 16]
