@@ -110,4 +110,8 @@ def solution(exercise_id: str) -> None:
 
     exercise = _registry().get(exercise_id)
     ref = exercise.reference
+    if not callable(ref):  # a concept question: its answer, and why the others are wrong
+        why = "".join(f"\n  {m.impl!r}: {m.diagnosis}" for m in exercise.mistakes)
+        _show(f"Answer to {exercise.title}: {ref!r}\nWhy not the others:{why}")
+        return
     _show(f"Reference solution for {exercise.title} ({ref.__module__}.{ref.__name__}):\n\n{inspect.getsource(ref)}")

@@ -179,3 +179,13 @@ def test_a_generator_is_collected_into_its_items():
     request = Case("batches", steps=[call("@", 5, collect=True)]).request("f")
     reply = wire.serve(request, {"f": lambda n: (i * i for i in range(n))})
     assert wire.decode(reply["steps"][0]["value"]) == [0, 1, 4, 9, 16]
+
+
+def test_solution_of_a_concept_question_gives_the_answer_and_the_reasons(capsys, monkeypatch):
+    from autograder.exercise import question
+
+    q = question("99.q", "Which loss", 1, answer="b", choices=["a", "b"], hints=["think"], wrong={"a": "for regression"})
+    monkeypatch.setitem(EXERCISES, q.id, q)
+    autograder.solution("99.q")
+    out = capsys.readouterr().out
+    assert "Answer to Which loss: 'b'" in out and "'a': for regression" in out
