@@ -316,6 +316,8 @@ def same_value(a, b) -> bool:
             return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=1e-8, equal_nan=True))
         if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
             return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
         if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
             return bool(np.isclose(float(a), float(b), rtol=1e-7, atol=1e-9))
         return bool(a == b)

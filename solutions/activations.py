@@ -43,6 +43,26 @@ def tanh(z):
     return np.tanh(np.asarray(z, dtype=float))
 
 
+def tanh_from_exponentials(z):
+    """tanh straight from its definition (notebook 02).  z: any shape with |z| <= 350 -> same shape.
+
+    Exact where e^z does not overflow (|z| up to about 709; beyond 350 the products lose range), so
+    use :func:`tanh` for arbitrary inputs. Note which way up the fraction is: the upside-down one,
+    (e^z + e^-z) / (e^z - e^-z), is coth(z), unbounded and infinite at 0.
+    """
+    z = np.asarray(z, dtype=float)
+    return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))
+
+
+def collapse_linear(W1, b1, W2, b2):
+    """The single affine map equal to two stacked linear layers with no activation in between.
+
+    W1: (d0, d1), b1: (d1,), W2: (d1, d2), b2: (d2,) -> (W: (d0, d2), b: (d2,)).
+    """
+    # (X W1 + b1) W2 + b2 = X (W1 W2) + (b1 W2 + b2)
+    return W1 @ W2, b1 @ W2 + b2
+
+
 def relu(z):
     """Rectified linear unit.  z: any shape -> same shape, values in [0, inf)."""
     # relu(z) = max(0, z)

@@ -188,3 +188,24 @@ def test_stacked_linear_layers_collapse_to_one():
     close(two_layers, X @ (W1 @ W2) + (b1 @ W2 + b2))
     with_relu = A.relu(X @ W1 + b1) @ W2 + b2
     assert not np.allclose(with_relu, X @ (W1 @ W2) + (b1 @ W2 + b2))
+
+
+def test_tanh_from_exponentials_is_the_right_way_up():
+    z = np.linspace(-20, 20, 401)
+    assert np.allclose(A.tanh_from_exponentials(z), torch.tanh(torch.tensor(z, dtype=torch.float64)).numpy(),
+                       rtol=1e-12, atol=1e-15)
+    upside_down = 1.0 / A.tanh_from_exponentials(z[z != 0])
+    assert np.all(np.abs(upside_down) >= 1.0) and np.abs(upside_down).max() > 9  # coth: outside (-1, 1)
+
+
+def test_collapse_linear_matches_two_stacked_nn_linear():
+    rng = np.random.default_rng(3)
+    W1, b1, W2, b2 = rng.normal(size=(4, 6)), rng.normal(size=6), rng.normal(size=(6, 3)), rng.normal(size=3)
+    X = rng.normal(size=(5, 4))
+    W, b = A.collapse_linear(W1, b1, W2, b2)
+    first, second = torch.nn.Linear(4, 6).double(), torch.nn.Linear(6, 3).double()
+    with torch.no_grad():
+        first.weight.copy_(torch.tensor(W1.T)); first.bias.copy_(torch.tensor(b1))
+        second.weight.copy_(torch.tensor(W2.T)); second.bias.copy_(torch.tensor(b2))
+        expected = second(first(torch.tensor(X))).numpy()
+    assert np.allclose(X @ W + b, expected, rtol=1e-12, atol=1e-12)
