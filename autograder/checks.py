@@ -319,7 +319,7 @@ def same_value(a, b) -> bool:
         if isinstance(a, dict) and isinstance(b, dict):
             return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
         if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
-            return bool(np.isclose(float(a), float(b), rtol=1e-7, atol=1e-9))
+            return bool(np.isclose(float(a), float(b), rtol=1e-7, atol=1e-9, equal_nan=True))
         return bool(a == b)
     except Exception:
         return False

@@ -3,7 +3,8 @@
 What this module holds:
 
 * ``sgd_update(w, dw, lr)``: the basic rule ``w <- w - lr * dL/dw``.
-* ``minibatches(X, y, batch_size, shuffle, rng)``: one epoch of mini-batches.
+* ``gd_quadratic(A, x0, lr, steps)``: the trajectory of gradient descent on ``0.5 x^T A x``.
+* ``minibatches(X, y, batch_size, shuffle, seed)``: one epoch of mini-batches.
 * One shared optimizer interface, ``Optimizer.step(params, grads)``, and the classes
   ``SGD``, ``Momentum`` (optionally Nesterov), ``Adagrad``, ``RMSprop``, ``Adadelta`` and
   ``Adam``. Each one follows the update rule of the ``torch.optim`` class with the same name
@@ -11,11 +12,17 @@ What this module holds:
 * 2-D test functions and a trajectory helper for plots: ``ill_conditioned_quadratic``,
   ``rosenbrock`` and ``gradient_descent``.
 
-The interface: ``params`` and ``grads`` are dicts ``name -> ndarray`` with matching shapes.
-``step`` REPLACES ``params[name]`` with a new array; the array stored there before, the grad
-arrays and the optimizer state arrays handed out earlier are never modified in place. State
-lives in ``optimizer.state[name]`` (a dict of arrays, created at the first step of that name),
-so one optimizer object serves a whole model.
+The interface (the contract a learner's optimizer must meet, and the one this module keeps):
+``params`` and ``grads`` are dicts ``name -> ndarray`` with matching shapes. ``step(params,
+grads)`` returns None and leaves the new values in ``params``: it updates each array IN PLACE
+(``params[name][...] = new``, so every other reference to that array, a model's attribute for
+instance, sees the update, as with ``torch.optim``), and falls back to rebinding the entry
+(``params[name] = new``) when the array cannot hold the result in place (a Python number, an
+integer or read-only array). Whoever calls ``step`` reads the new values back from the dict, so
+both readings work for the caller; what does NOT work is computing the new values into a local
+variable (``w = w - lr * g``) and dropping them. The grad arrays are only read, and the state
+arrays live in ``optimizer.state[name]`` (created at the first step of that name, never shared
+with a parameter or a gradient), so one optimizer object serves a whole model.
 """
 import numpy as np
 
@@ -25,13 +32,29 @@ def sgd_update(w, dw, lr):
     return w - lr * dw  # w <- w - lr * dL/dw
 
 
-def minibatches(X, y, batch_size, shuffle=True, rng=None):
+def gd_quadratic(A, x0, lr, steps):
+    """Gradient descent on f(x) = 0.5 x^T A x (gradient A x) from x0; returns the trajectory.
+
+    A: (D, D) symmetric, x0: (D,). Returns an array (steps + 1, D): row 0 is x0, row t the point
+    after t steps of x <- x - lr * A x. x0 is not modified.
+    """
+    x = np.array(x0, dtype=float)
+    path = [x]
+    for _ in range(steps):
+        x = sgd_update(x, A @ x, lr)  # a new array each step, so the rows of path stay distinct
+        path.append(x)
+    return np.stack(path)
+
+
+def minibatches(X, y, batch_size, shuffle=True, seed=0, *, rng=None):
     """Yield ``(X_batch, y_batch)`` pairs that cover each of the N samples exactly once.
 
-    X: (N, ...), y: (N, ...). Batches hold ``batch_size`` samples, the last one may hold fewer.
-    ``shuffle=False`` keeps the original order. With ``shuffle=True`` the order is a permutation
-    drawn from ``rng``: a ``np.random.Generator`` (pass the same one every epoch to get a new
-    order each epoch), an int seed (the same seed gives the same order), or None (fresh entropy).
+    X: (N, ...), y: (N, ...). Batches hold ``batch_size`` samples, the last one may hold fewer
+    (ceil(N / batch_size) batches). ``shuffle=False`` keeps the original order. With
+    ``shuffle=True`` ONE permutation, applied to X and y alike, is drawn from ``seed``: an int
+    (the same seed gives the same order) or a ``np.random.Generator`` (pass the same one every
+    epoch to get a new order each epoch). ``rng`` is another name for ``seed`` (it wins if given).
+    X and y are not modified.
     """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
@@ -39,7 +62,8 @@ def minibatches(X, y, batch_size, shuffle=True, rng=None):
     if batch_size < 1:
         raise ValueError("batch_size must be a positive integer")
     n = len(X)
-    order = np.random.default_rng(rng).permutation(n) if shuffle else np.arange(n)
+    source = seed if rng is None else rng
+    order = np.random.default_rng(source).permutation(n) if shuffle else np.arange(n)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         yield X[idx], y[idx]
@@ -48,8 +72,9 @@ def minibatches(X, y, batch_size, shuffle=True, rng=None):
 class Optimizer:
     """Base class: holds the learning rate and one state dict per parameter name.
 
-    Subclasses implement ``_update(w, g, state) -> new w``; they store new state arrays by
-    assignment (``state["v"] = ...``), never in place.
+    Subclasses implement ``update(w, g, state) -> new w`` for one array (``state`` is that
+    array's dict, with ``state["step"]`` the number of steps so far, 1 at the first); they store
+    new state arrays by assignment (``state["v"] = ...``), never in place.
     """
 
     def __init__(self, lr):
@@ -61,9 +86,11 @@ class Optimizer:
     def step(self, params, grads):
         """Update every ``params[name]`` that has an entry in ``grads``; returns None.
 
-        params, grads: dict name -> ndarray. Not in place: ``params[name]`` is rebound to a new
-        array, so a reference to the old array still sees the old values; ``grads`` is only
-        read. Names without a gradient are left alone.
+        params, grads: dict name -> ndarray. In place where possible: the array in
+        ``params[name]`` receives the new values, so every reference to it sees them; a value
+        that cannot hold them (a Python number, an integer or read-only array) is replaced in
+        the dict instead. Either way the caller reads the new values from ``params``. ``grads``
+        is only read. Names without a gradient are left alone.
         """
         for name, g in grads.items():
             if name not in params:
@@ -74,19 +101,32 @@ class Optimizer:
                 raise ValueError(f"{name}: param shape {w.shape} != grad shape {g.shape}")
             state = self.state.setdefault(name, {"step": 0})
             state["step"] += 1
-            params[name] = self._update(w, g, state)
+            _store(params, name, self.update(w, g, state))
 
-    def _update(self, w, g, state):
+    def update(self, w, g, state):
+        """The new value of one parameter array w (same shape) from its gradient g and its state."""
         raise NotImplementedError
+
+
+def _store(params, name, new):
+    """params[name] <- new: in place when the array there can hold it, else a new entry."""
+    old = params[name]
+    if (isinstance(old, np.ndarray) and old.flags.writeable and old.shape == np.shape(new)
+            and np.can_cast(np.result_type(new), old.dtype, "same_kind")):
+        old[...] = new
+    else:
+        params[name] = new
 
 
 class SGD(Optimizer):
     """Plain (stochastic) gradient descent, as ``torch.optim.SGD(lr)``.
 
         w <- w - lr * g
+
+    So ``step(params, grads)`` does ``params[name] -= lr * grads[name]`` for every name.
     """
 
-    def _update(self, w, g, state):
+    def update(self, w, g, state):
         return w - self.lr * g
 
 
@@ -108,7 +148,7 @@ class Momentum(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def _update(self, w, g, state):
+    def update(self, w, g, state):
         v = self.momentum * state.get("v", 0.0) + g  # v <- mu v + g
         state["v"] = v
         direction = g + self.momentum * v if self.nesterov else v
@@ -128,7 +168,7 @@ class Adagrad(Optimizer):
         super().__init__(lr)
         self.eps = eps
 
-    def _update(self, w, g, state):
+    def update(self, w, g, state):
         G = state.get("sum", 0.0) + g * g  # G <- G + g^2
         state["sum"] = G
         return w - self.lr * g / (np.sqrt(G) + self.eps)
@@ -148,7 +188,7 @@ class RMSprop(Optimizer):
         super().__init__(lr)
         self.alpha, self.eps = alpha, eps
 
-    def _update(self, w, g, state):
+    def update(self, w, g, state):
         s = self.alpha * state.get("square_avg", 0.0) + (1 - self.alpha) * g * g
         state["square_avg"] = s
         return w - self.lr * g / (np.sqrt(s) + self.eps)
@@ -170,7 +210,7 @@ class Adadelta(Optimizer):
         super().__init__(lr)
         self.rho, self.eps = rho, eps
 
-    def _update(self, w, g, state):
+    def update(self, w, g, state):
         s = self.rho * state.get("square_avg", 0.0) + (1 - self.rho) * g * g
         u = state.get("acc_delta", 0.0)
         dx = np.sqrt(u + self.eps) / np.sqrt(s + self.eps) * g
@@ -192,7 +232,7 @@ class Adam(Optimizer):
         super().__init__(lr)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
-    def _update(self, w, g, state):
+    def update(self, w, g, state):
         t = state["step"]
         m = self.beta1 * state.get("m", 0.0) + (1 - self.beta1) * g
         v = self.beta2 * state.get("v", 0.0) + (1 - self.beta2) * g * g
@@ -233,9 +273,9 @@ def gradient_descent(grad_fn, x0, optimizer, steps):
     Returns an array (steps + 1, D) whose row 0 is x0 and row t the point after t steps.
     """
     params = {"x": np.array(x0, dtype=float)}
-    path = [params["x"]]
+    path = [params["x"].copy()]
     for _ in range(steps):
         _, g = grad_fn(params["x"])
         optimizer.step(params, {"x": g})
-        path.append(params["x"])
+        path.append(params["x"].copy())  # a copy: step updates params["x"] in place
     return np.stack(path)

@@ -179,3 +179,115 @@ def test_probability_losses_clip_zero_probabilities():
     expected = (-np.log(1e-12) - np.log(0.5)) / 2
     assert loss_s == pytest.approx(expected) and loss_c == pytest.approx(expected)
     assert np.all(np.isfinite(dp_s)) and np.all(np.isfinite(dp_c))
+
+
+# ---- shapes and targets are checked, never broadcast ------------------------------------------
+
+ELEMENTWISE = [L.mse_loss, L.binary_cross_entropy, L.binary_cross_entropy_with_logits]
+
+
+@pytest.mark.parametrize("loss_fn", ELEMENTWISE, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("pred_shape,target_shape", [((4, 1), (4,)), ((4,), (4, 1)), ((3,), (4,)), ((2, 3), (3, 2))])
+def test_elementwise_losses_reject_mismatched_shapes(loss_fn, pred_shape, target_shape):
+    """(N, 1) predictions against (N,) targets used to broadcast to (N, N) and return a wrong loss."""
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(0.1, 0.9, size=pred_shape)
+    y = rng.integers(0, 2, size=target_shape).astype(float)
+    with pytest.raises(ValueError, match=r"same shape") as info:
+        loss_fn(pred, y)
+    assert str(pred_shape) in str(info.value) and str(target_shape) in str(info.value)
+
+
+def test_the_broadcast_that_used_to_pass_silently_gives_a_wrong_number():
+    """Why the check exists: the (N, N) broadcast mixes every prediction with every target."""
+    pred, y = np.array([[1.0], [2.0], [3.0]]), np.array([1.0, 2.0, 3.0])
+    assert np.mean((pred - y) ** 2) == pytest.approx(4 / 3)        # what the unchecked formula returned
+    assert L.mse_loss(pred, y.reshape(3, 1))[0] == 0.0              # the right answer, once reshaped
+
+
+@pytest.mark.parametrize("loss_fn", ELEMENTWISE, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("shape", [(5,), (5, 1), (2, 3)])
+def test_elementwise_losses_accept_int_or_float_targets_of_the_same_shape(loss_fn, shape):
+    rng = np.random.default_rng(1)
+    pred = rng.uniform(0.1, 0.9, size=shape)
+    y_int = rng.integers(0, 2, size=shape)
+    loss_i, grad_i = loss_fn(pred, y_int)
+    loss_f, grad_f = loss_fn(pred, y_int.astype(float))
+    assert loss_i == loss_f and grad_i.shape == pred.shape
+    np.testing.assert_array_equal(grad_i, grad_f)
+
+
+def test_mse_accepts_int_predictions_and_lists():
+    loss, dpred = L.mse_loss([1, 2, 3], [1, 2, 5])
+    assert loss == pytest.approx(4 / 3)
+    close(dpred, np.array([0.0, 0.0, -4 / 3]))
+
+
+def test_categorical_ce_rejects_integer_labels_even_when_n_equals_k():
+    """With N == K, y (N,) * log p (N, K) broadcasts over the rows: silently wrong before the check."""
+    p = softmax_np(np.random.default_rng(2).standard_normal((3, 3)))
+    y = np.array([0, 2, 1])
+    with pytest.raises(ValueError, match="sparse_categorical_cross_entropy"):
+        L.categorical_cross_entropy(p, y)
+    wrong = -np.sum(y * np.log(p)) / 3                                # what the unchecked formula returned
+    right = L.categorical_cross_entropy(p, L.one_hot(y, 3))[0]
+    assert not np.isclose(wrong, right)
+    close(right, L.sparse_categorical_cross_entropy(p, y)[0])
+
+
+@pytest.mark.parametrize("bad", [
+    np.array([[0, 2, 1]]),                                    # labels as one row
+    np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),             # too few rows
+    np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),   # soft, not one-hot
+    np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]]),              # two ones in a row
+    np.array([[0, 0, 0], [0, 1, 0], [0, 0, 1]]),              # no one in a row
+    np.array([[2, 0, 0], [0, 1, 0], [0, 0, 1]]),              # not 0/1
+], ids=["row", "rows", "soft", "two-ones", "no-one", "not-binary"])
+def test_categorical_ce_rejects_targets_that_are_not_one_hot(bad):
+    p = np.full((3, 3), 1 / 3)
+    with pytest.raises(ValueError, match="one-hot"):
+        L.categorical_cross_entropy(p, bad)
+
+
+def test_categorical_ce_rejects_a_1d_p():
+    with pytest.raises(ValueError, match="2-D"):
+        L.categorical_cross_entropy(np.array([0.2, 0.8]), np.array([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", [int, np.int32, float, bool])
+def test_categorical_ce_accepts_one_hot_of_any_numeric_dtype(dtype):
+    p = softmax_np(np.random.default_rng(4).standard_normal((4, 3)))
+    y = np.array([2, 0, 1, 1])
+    oh = L.one_hot(y, 3).astype(dtype)
+    loss, dp = L.categorical_cross_entropy(p, oh)
+    close(loss, L.sparse_categorical_cross_entropy(p, y)[0])
+    close(dp, L.sparse_categorical_cross_entropy(p, y)[1])
+
+
+SPARSE = [L.sparse_categorical_cross_entropy, L.softmax_cross_entropy]
+
+
+@pytest.mark.parametrize("loss_fn", SPARSE, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("labels,match", [
+    (np.array([[0], [2], [1]]), r"shape \(3,\)"),              # (N, 1) labels would broadcast to (N, N)
+    (np.array([0, 2]), r"shape \(3,\)"),                       # one label short
+    (np.array([0.0, 2.0, 1.0]), "integer"),                    # floats
+    (np.array([0, 3, 1]), r"\[0, 3\)"),                        # out of range
+    (np.array([0, -1, 1]), r"\[0, 3\)"),                       # negative: would index from the end
+    (L.one_hot(np.array([0, 2, 1]), 3), r"shape \(3,\)"),      # one-hot instead of integers
+], ids=["column", "short", "float", "too-big", "negative", "one-hot"])
+def test_sparse_losses_reject_labels_that_are_not_n_integers_in_range(loss_fn, labels, match):
+    scores = np.random.default_rng(5).standard_normal((3, 3))
+    with pytest.raises(ValueError, match=match):
+        loss_fn(softmax_np(scores) if loss_fn is L.sparse_categorical_cross_entropy else scores, labels)
+
+
+@pytest.mark.parametrize("loss_fn", SPARSE, ids=lambda f: f.__name__)
+def test_sparse_losses_accept_any_integer_dtype_and_lists(loss_fn):
+    z = np.random.default_rng(6).standard_normal((4, 3))
+    x = softmax_np(z) if loss_fn is L.sparse_categorical_cross_entropy else z
+    ref = loss_fn(x, np.array([2, 0, 1, 1]))
+    for y in (np.array([2, 0, 1, 1], dtype=np.int32), np.array([2, 0, 1, 1], dtype=np.uint8), [2, 0, 1, 1]):
+        loss, grad = loss_fn(x, y)
+        close(loss, ref[0])
+        close(grad, ref[1])

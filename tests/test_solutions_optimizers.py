@@ -129,17 +129,23 @@ def test_matches_torch_on_random_gradient_streams(ours, our_kw, theirs, their_kw
 # ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ours, our_kw", [(c[0], c[1]) for c in CONFIGS], ids=IDS)
-def test_step_replaces_arrays_and_never_mutates_inputs(ours, our_kw):
+def test_step_updates_params_in_place_and_never_mutates_grads_or_state(ours, our_kw):
+    """The contract: params[name] is updated in place (every reference to the array sees the new
+    values, as with torch.optim); the gradients are only read; state arrays are never shared."""
     rng = np.random.default_rng(0)
     w0, g0 = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
     w, g = w0.copy(), g0.copy()
     params, grads = {"w": w, "frozen": np.ones(4)}, {"w": g}
+    model_view = w  # e.g. a layer object holding the same array
     o = ours(**our_kw)
     o.step(params, grads)
-    assert params["w"] is not w  # a new array was assigned
-    np.testing.assert_array_equal(w, w0)  # the old parameter array is untouched
+    assert params["w"] is w  # the same array, updated in place
+    assert not np.array_equal(model_view, w0)  # ... so another reference sees the new values
+    reference = ours(**our_kw)  # the same step on a dict whose entry may be rebound: same values
+    rebound = {"w": w0.copy()}
+    reference.step(rebound, {"w": g0.copy()})
+    np.testing.assert_array_equal(model_view, rebound["w"])
     np.testing.assert_array_equal(g, g0)  # the gradient is untouched
-    assert not np.array_equal(params["w"], w0)
     np.testing.assert_array_equal(params["frozen"], np.ones(4))  # no gradient: not updated
     state_before = {k: np.copy(v) for k, v in o.state["w"].items()}
     o.step(params, {"w": g})
@@ -149,6 +155,49 @@ def test_step_replaces_arrays_and_never_mutates_inputs(ours, our_kw):
     for v in o.state["w"].values():
         if isinstance(v, np.ndarray) and v.ndim:
             assert not np.shares_memory(v, g) and not np.shares_memory(v, params["w"])
+
+
+@pytest.mark.parametrize("ours, our_kw", [(c[0], c[1]) for c in CONFIGS], ids=IDS)
+def test_step_rebinds_entries_that_cannot_be_updated_in_place(ours, our_kw):
+    """A Python number, an integer array and a read-only array get a new entry in the dict, with the
+    same values as a float array updated in place; the original objects are left alone."""
+    rng = np.random.default_rng(3)
+    g = rng.normal(size=3)
+    read_only = np.array([1.0, 2.0, -1.0])
+    read_only.flags.writeable = False
+    integer = np.array([1, 2, -1])
+    params = {"number": 0.5, "int": integer, "ro": read_only, "float": np.array([1.0, 2.0, -1.0])}
+    grads = {"number": 0.3, "int": g, "ro": g, "float": g}
+    o = ours(**our_kw)
+    for _ in range(3):
+        o.step(params, grads)
+    assert params["int"] is not integer and params["ro"] is not read_only
+    np.testing.assert_array_equal(integer, [1, 2, -1])
+    np.testing.assert_array_equal(read_only, [1.0, 2.0, -1.0])
+    np.testing.assert_allclose(params["int"], params["float"], rtol=1e-15)
+    np.testing.assert_allclose(params["ro"], params["float"], rtol=1e-15)
+    alone = {"x": np.array(0.5)}  # a 0-d float array is updated in place
+    x = alone["x"]
+    same = ours(**our_kw)
+    for _ in range(3):
+        same.step(alone, {"x": 0.3})
+    assert alone["x"] is x
+    np.testing.assert_allclose(params["number"], x, rtol=1e-15)
+
+
+def test_an_update_that_is_dropped_is_not_an_update():
+    """What the contract rules out: the new value computed into a local variable only."""
+    class Dropped(opt.Optimizer):
+        def step(self, params, grads):
+            for name, g in grads.items():
+                w = params[name]
+                w = w - self.lr * g  # noqa: F841 (rebinds the local name: the caller sees nothing)
+
+    params = {"w": np.ones(2)}
+    Dropped(0.1).step(params, {"w": np.ones(2)})
+    np.testing.assert_array_equal(params["w"], np.ones(2))
+    opt.SGD(0.1).step(params, {"w": np.ones(2)})
+    np.testing.assert_allclose(params["w"], [0.9, 0.9])
 
 
 def test_step_rejects_unknown_names_and_shape_mismatch():
@@ -172,6 +221,27 @@ def test_sgd_update_and_sgd_class(seed, n, lr):
     params = {"w": w}
     opt.SGD(lr).step(params, {"w": dw})
     np.testing.assert_array_equal(params["w"], new)
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(1, 4), steps=st.integers(0, 30), lr=st.floats(1e-3, 0.5))
+def test_gd_quadratic_matches_the_closed_form(seed, d, steps, lr):
+    """On f = 0.5 x^T A x gradient descent gives x_t = (I - lr A)^t x_0."""
+    rng = np.random.default_rng(seed)
+    M = rng.normal(size=(d, d))
+    A = M @ M.T / d + 0.1 * np.eye(d)
+    x0 = rng.normal(size=d)
+    x0_copy = x0.copy()
+    path = opt.gd_quadratic(A, x0, lr, steps)
+    assert path.shape == (steps + 1, d)
+    np.testing.assert_array_equal(x0, x0_copy)
+    step = np.eye(d) - lr * A
+    expected = np.stack([np.linalg.matrix_power(step, t) @ x0 for t in range(steps + 1)])
+    np.testing.assert_allclose(path, expected, rtol=1e-9, atol=1e-12)
+    # the gradient of 0.5 x^T A x is A x (torch autograd)
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    (0.5 * x @ torch.from_numpy(A) @ x).backward()
+    np.testing.assert_allclose(x.grad.numpy(), A @ x0, rtol=1e-12)
 
 
 def test_adam_bias_correction_first_step_is_lr_times_sign():
@@ -214,6 +284,19 @@ def test_minibatches_shuffle_reproducible_and_changes_across_epochs():
     assert not np.array_equal(e1, e2)
     assert not np.array_equal(e1, np.arange(50))
     np.testing.assert_array_equal(e1, np.random.default_rng(7).permutation(50))
+
+
+def test_minibatches_seed_argument():
+    X, y = np.arange(40).reshape(20, 2), np.arange(20)
+
+    def order(*args, **kwargs):
+        return np.concatenate([yb for _, yb in opt.minibatches(X, y, 6, *args, **kwargs)])
+    np.testing.assert_array_equal(order(), order(seed=0))  # seed 0 by default: reproducible
+    np.testing.assert_array_equal(order(True, 5), order(seed=5))
+    np.testing.assert_array_equal(order(seed=5), order(rng=5))  # rng is another name for seed
+    np.testing.assert_array_equal(order(seed=5), np.random.default_rng(5).permutation(20))
+    assert not np.array_equal(order(seed=5), order(seed=6))
+    np.testing.assert_array_equal(order(False, 5), np.arange(20))
 
 
 def test_minibatches_edge_cases():
@@ -296,11 +379,11 @@ def test_adaptive_methods_shrink_the_step_where_gradients_are_large(make):
     """
     x = np.array([1.0, 1.0])  # gradient (1, 25)
     o = make()
-    params = {"x": x}
+    params = {"x": x.copy()}  # copies: step updates params["x"] in place
     ratios = []
     for _ in range(10):
         _, g = opt.ill_conditioned_quadratic(params["x"])
-        before = params["x"]
+        before = params["x"].copy()
         o.step(params, {"x": g})
         eff = np.abs(params["x"] - before) / np.abs(g)
         ratios.append(eff[1] / eff[0])
@@ -308,7 +391,7 @@ def test_adaptive_methods_shrink_the_step_where_gradients_are_large(make):
     # first step: the accumulator is a multiple of g^2, so the ratio is about |g0| / |g1| = 1/25
     np.testing.assert_allclose(ratios[0], 1 / 25, rtol=1e-3)
     # plain SGD, for contrast: the same effective rate on both coordinates
-    p = {"x": x}
+    p = {"x": x.copy()}
     opt.SGD(0.01).step(p, {"x": opt.ill_conditioned_quadratic(x)[1]})
     eff = np.abs(p["x"] - x) / np.abs(opt.ill_conditioned_quadratic(x)[1])
     np.testing.assert_allclose(eff[1] / eff[0], 1.0, rtol=1e-12)
