@@ -52,15 +52,16 @@ def test_lab_never_overwrites_learner_work(workspace):
     assert "0 new file(s)" in again.stdout
 
 
-def test_released_notebook_run_unchanged_scores_zero_not_attempted(tmp_path):
-    autograder_cli("release", FIRST, "--out", str(tmp_path / "rel"), "--course-dir", str(tmp_path))
-    fresh = tmp_path / "rel" / FIRST / f"{FIRST}.ipynb"
+@pytest.mark.parametrize("assignment", assignments())
+def test_released_notebook_run_unchanged_scores_zero_not_attempted(tmp_path, assignment):
+    autograder_cli("release", assignment, "--out", str(tmp_path / "rel"), "--course-dir", str(tmp_path))
+    fresh = tmp_path / "rel" / assignment / f"{assignment}.ipynb"
     result = autograder_cli("check", str(fresh), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert set(report) == {"notebook", "score", "max_score", "exercises"}
-    assert report["score"] == 0 and report["max_score"] == 10
-    assert [e["status"] for e in report["exercises"]] == ["not attempted"] * 4
+    assert report["score"] == 0 and report["max_score"] > 0
+    assert {e["status"] for e in report["exercises"]} == {"not attempted"}, report
     assert all(set(e) == {"id", "points", "max_points", "status", "message"} for e in report["exercises"])
 
 
