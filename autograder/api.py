@@ -14,6 +14,7 @@ outside the learner's kernel (:mod:`autograder.trusted`).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,19 @@ from autograder.bundle import FILENAME, PublicChecks
 
 GRADE_MIME = "application/vnd.nncourse.grade+json"
 _hints_shown: dict[str, int] = {}
+_reports: dict[tuple, str] = {}  # (exercise id, execution count) -> display id of the report shown
+
+
+class Points(float):
+    """The points a grade cell ends with: nbgrader reads the number, JupyterLab shows "2 / 3 points"."""
+
+    def __new__(cls, value: float, max_points: float):
+        points = super().__new__(cls, value)
+        points.max_points = max_points
+        return points
+
+    def _repr_html_(self) -> str:
+        return f"<b>{float(self):g} / {self.max_points:g} points</b>"
 
 
 def class_checks() -> PublicChecks | None:
@@ -36,17 +50,73 @@ def _ipython():
     return module.get_ipython() if module else None
 
 
-def _show(text: str, record: dict | None = None) -> None:
-    """Show text to the learner: a display bundle in a notebook (with a machine-readable record), else print."""
-    if _ipython() is None:
+def _show(text: str, record: dict | None = None, replace: tuple | None = None) -> None:
+    """Show text to the learner: a display bundle in a notebook (HTML, plain text, a machine-readable record).
+
+    ``replace`` keys a report: a second report with the same key (the hidden checks run in the same
+    grade cell) replaces the first, so a grade cell shows one score.
+    """
+    shell = _ipython()
+    if shell is None:
         print(text)
         return
-    from IPython.display import display
+    from IPython.display import display, update_display
 
-    bundle = {"text/plain": text}
+    bundle = {"text/plain": text, "text/html": report.render_html(text)}
     if record is not None:
         bundle[GRADE_MIME] = record
-    display(bundle, raw=True)
+    if replace is not None and replace in _reports:
+        update_display(bundle, display_id=_reports[replace], raw=True)
+        return
+    handle = display(bundle, raw=True, display_id=True)
+    if replace is not None and handle is not None:
+        _reports[replace] = handle.display_id
+
+
+def _unknown(exercise_id: str, error: Exception) -> Points:
+    message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    _show(f"No such exercise: {message}. Check the id in grade(\"...\", ...): it is the one shown in the "
+          "exercise's check cell.")
+    return Points(0.0, 0.0)
+
+
+_SYNTAX_ERRORS: dict[str, str] = {}  # a name -> the syntax error of the last cell that tried to define it
+
+
+_DEFINES = re.compile(r"^\s*(?:def|class)\s+(\w+)|^(\w+)\s*=", re.M)
+
+
+def _defined_names(source: str) -> set[str]:
+    return {a or b for a, b in _DEFINES.findall(source)}
+
+
+def _after_cell(result) -> None:
+    """Remember which names a cell with a syntax error failed to define (and forget fixed ones)."""
+    error = getattr(result, "error_before_exec", None)
+    names = _defined_names(getattr(getattr(result, "info", None), "raw_cell", "") or "")
+    for name in names:
+        if isinstance(error, SyntaxError):
+            _SYNTAX_ERRORS[name] = f"line {error.lineno}: {error.msg}"
+        else:
+            _SYNTAX_ERRORS.pop(name, None)
+
+
+def _name_error(shell, etype, value, tb, tb_offset=None):
+    """A NameError, plus the reason when the name's cell did not run because of a syntax error."""
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+    name = getattr(value, "name", None)
+    if name in _SYNTAX_ERRORS:
+        print(f"`{name}` is not defined because the cell that defines it has a syntax error "
+              f"({_SYNTAX_ERRORS[name]}): fix that cell, run it, then run this one again.")
+
+
+def _install_hooks() -> None:
+    shell = _ipython()
+    if shell is None or getattr(shell, "_nncourse_hooks", False):
+        return
+    shell.events.register("post_run_cell", _after_cell)
+    shell.set_custom_exc((NameError,), _name_error)
+    shell._nncourse_hooks = True
 
 
 def _registry():
@@ -61,26 +131,30 @@ def _info(exercise_id: str):
     return info(_registry().get(exercise_id))
 
 
-def grade(exercise_id: str, obj, *, hidden: bool = False) -> float:
+def grade(exercise_id: str, obj, *, hidden: bool = False) -> Points:
     """Check ``obj`` for an exercise, show a report, and return the points earned (a float).
 
     A grade cell ends with this call so that nbgrader reads the number as partial credit.
     ``hidden=True`` adds the hidden cases where this notebook may run them (self-paced mode).
     """
     checks = class_checks()
-    if checks is not None:
-        outcome = checks.run(exercise_id, obj)
-        if hidden:  # only in the instructor's grading, which judges the hidden cases itself
-            return float(outcome.points)
-    else:
-        from autograder import engine
+    try:
+        if checks is not None:
+            outcome = checks.run(exercise_id, obj)
+            if hidden:  # only in the instructor's grading, which judges the hidden cases itself
+                return Points(outcome.points, outcome.info.points)
+        else:
+            from autograder import engine
 
-        outcome = engine.run(_registry().get(exercise_id), obj, hidden=hidden)
+            outcome = engine.run(_registry().get(exercise_id), obj, hidden=hidden)
+    except KeyError as exc:  # an unknown exercise id (registry.UnknownExercise is a KeyError too)
+        return _unknown(exercise_id, exc)
     record = {"id": exercise_id, "points": outcome.points, "max_points": float(outcome.info.points),
               "public_points": outcome.public_points(), "status": outcome.status,
               "message": report.summary(outcome), "hidden": hidden}
-    _show(report.render(outcome), record)
-    return float(outcome.points)
+    shell = _ipython()
+    _show(report.render(outcome), record, replace=(exercise_id, getattr(shell, "execution_count", None)))
+    return Points(outcome.points, outcome.info.points)
 
 
 def hint(exercise_id: str) -> None:
@@ -115,3 +189,6 @@ def solution(exercise_id: str) -> None:
         _show(f"Answer to {exercise.title}: {ref!r}\nWhy not the others:{why}")
         return
     _show(f"Reference solution for {exercise.title} ({ref.__module__}.{ref.__name__}):\n\n{inspect.getsource(ref)}")
+
+
+_install_hooks()

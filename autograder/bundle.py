@@ -15,7 +15,7 @@ from pathlib import Path
 
 from autograder import wire
 from autograder.checks import from_spec
-from autograder.judge import CaseResult, ERROR, Info, Outcome, judge, read_reply, target_problem
+from autograder.judge import ERROR, CaseResult, Info, Outcome, judge, name_mistakes, read_reply, target_problem
 
 FILENAME = "nncourse_checks.json"
 FORMAT = "nncourse-public-checks/1"
@@ -30,7 +30,7 @@ def build(exercises, *, solutions: bool = False) -> dict:
         cases = []
         for case in (ex.cases(hidden=False) if ex.in_class_release else []):
             request = case.request("answer")
-            cases.append({"label": case.label, "request": request,
+            cases.append({"label": case.label, "request": request, "weight": case.weight,
                           "expected": wire.serve(request, {"answer": ex.reference}),
                           "mistakes": [{"name": m.name, "diagnosis": m.diagnosis,
                                         "reply": wire.serve(request, {"answer": m.impl})} for m in ex.mistakes]})
@@ -78,6 +78,7 @@ class PublicChecks:
         e = self.entry(exercise_id)
         compare = from_spec(e["compare"])
         outcome = Outcome(self.info(exercise_id), hidden=False)
+        runs, catalogue = [], []
         for case in e["cases"]:
             request = dict(case["request"], nonce=uuid.uuid4().hex)
             try:
@@ -89,7 +90,10 @@ class PublicChecks:
             if problem:
                 outcome.problem, outcome.cases = problem, []
                 return outcome
-            mistakes = [(m["name"], m["diagnosis"], read_reply(m["reply"])) for m in case["mistakes"]]
+            runs.append((case["request"], answer))
+            catalogue.append([(m["name"], m["diagnosis"], read_reply(m["reply"])) for m in case["mistakes"]])
             outcome.cases.append(judge(case["label"], False, case["request"], answer, read_reply(case["expected"]),
-                                       compare, lambda mistakes=mistakes: mistakes, bool(e.get("forbid_warnings"))))
+                                       compare, bool(e.get("forbid_warnings"))))
+            outcome.cases[-1].weight = float(case.get("weight", 1.0))
+        name_mistakes(outcome.cases, runs, lambda i: catalogue[i])
         return outcome

@@ -16,7 +16,7 @@ from typing import Callable
 from autograder import wire
 from autograder.exercise import Exercise
 from autograder.judge import (ERROR, FAILED, NOT_ATTEMPTED, PASSED, Answer, CaseResult, Info,  # noqa: F401
-                              Outcome, judge, read_reply, target_problem)
+                              Outcome, judge, name_mistakes, read_reply, target_problem)
 
 Worker = Callable[[dict], dict]
 TARGET = "answer"  # the learner's object's name in a local namespace
@@ -48,6 +48,7 @@ def run(exercise: Exercise, obj=None, hidden: bool = False, *, worker: Worker | 
     """
     worker = worker or local_worker(obj, target)
     outcome = Outcome(info(exercise), hidden)
+    runs: list[tuple[dict, Answer]] = []
     for case, is_hidden in exercise.suite(hidden, secret):
         request = case.request(target)
         expected = _served(exercise.reference, request)
@@ -66,10 +67,10 @@ def run(exercise: Exercise, obj=None, hidden: bool = False, *, worker: Worker | 
         if problem:
             outcome.problem, outcome.cases = problem, []
             return outcome
-
-        def mistakes(request=request):
-            return [(m.name, m.diagnosis, _served(m.impl, request)) for m in exercise.mistakes]
-
-        outcome.cases.append(judge(case.label, is_hidden, request, answer, expected, exercise.compare, mistakes,
+        runs.append((request, answer))
+        outcome.cases.append(judge(case.label, is_hidden, request, answer, expected, exercise.compare,
                                    exercise.forbid_warnings))
+        outcome.cases[-1].weight = case.weight
+    name_mistakes(outcome.cases, runs, lambda i: [(m.name, m.diagnosis, _served(m.impl, runs[i][0]))
+                                                  for m in exercise.mistakes])
     return outcome

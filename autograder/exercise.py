@@ -64,6 +64,7 @@ class Case:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     steps: list[dict] | None = None
+    weight: float = 1.0  # share of the points; give a degenerate edge case (that wrong code passes too) less
 
     def request(self, target: str, seed: int = 0) -> dict:
         """The wire request that runs this case on ``target`` (the learner's name for the object)."""

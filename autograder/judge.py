@@ -36,6 +36,8 @@ class CaseResult:
     likely_mistake: str = ""
     hidden: bool = False
     notes: list[str] = field(default_factory=list)  # for the instructor: signs of an attempt to game a check
+    diagnosable: bool = field(default=False, repr=False)  # a wrong value or an error: may match a known mistake
+    weight: float = 1.0  # its share of the exercise's points (a degenerate edge case counts less)
 
 
 @dataclass
@@ -53,9 +55,10 @@ class Outcome:
 
     @property
     def points(self) -> float:
+        """Partial credit: the exercise's points times the weighted share of the cases passed."""
         if not self.cases or self.status == NOT_ATTEMPTED:
             return 0.0
-        return round(self.info.points * self.passed / len(self.cases), 2)
+        return _credit(self.info.points, self.cases)
 
     @property
     def status(self) -> str:
@@ -72,7 +75,12 @@ class Outcome:
         public = [c for c in self.cases if not c.hidden]
         if self.problem or not public or all(c.status == NOT_ATTEMPTED for c in public):
             return 0.0
-        return round(self.info.points * sum(c.status == PASSED for c in public) / len(public), 2)
+        return _credit(self.info.points, public)
+
+
+def _credit(points: float, cases: list[CaseResult]) -> float:
+    total = sum(c.weight for c in cases)
+    return round(points * sum(c.weight for c in cases if c.status == PASSED) / total, 2) if total else 0.0
 
 
 @dataclass
@@ -157,14 +165,6 @@ def _same_answer(a: Answer, b: Answer, request: dict) -> bool:
     return len(va) == len(vb) and all(same_value(x, y) for x, y in zip(va, vb))
 
 
-def diagnose(answer: Answer, request: dict, mistakes: list[tuple[str, str, Answer]]) -> str:
-    """Name the catalogued mistake whose reply matches the learner's."""
-    for name, diagnosis, wrong in mistakes:
-        if _same_answer(answer, wrong, request):
-            return f"{name}: {diagnosis}"
-    return ""
-
-
 def _changed_inputs(answer: Answer, request: dict) -> bool:
     for step, result in zip(request["steps"], answer.steps):
         if "inputs" in result:
@@ -187,30 +187,29 @@ def integrity_notes(answer: Answer) -> list[str]:
 
 
 def judge(label: str, hidden: bool, request: dict, answer: Answer, expected: Answer, compare: Comparison,
-          mistakes: Callable[[], list[tuple[str, str, Answer]]], forbid_warnings: bool = False) -> CaseResult:
+          forbid_warnings: bool = False) -> CaseResult:
     """The result of one case: run, then inputs intact, then every sent value compared.
 
-    With ``forbid_warnings`` a correct value computed with a RuntimeWarning (an overflow) fails.
+    With ``forbid_warnings`` a correct value computed with a RuntimeWarning (an overflow) fails. Known
+    mistakes are named afterwards, over all cases at once (:func:`name_mistakes`).
     """
-    result = _judge(label, hidden, request, answer, expected, compare, mistakes)
+    result = _judge(label, hidden, request, answer, expected, compare)
     warned = [w for s in answer.steps for w in s["warnings"] if w.get("category") == "RuntimeWarning"]
     if forbid_warnings and warned and result.status == PASSED:
         result = CaseResult(label, FAILED, f"right values, but NumPy warned: {str(warned[0].get('message', ''))[:200]}; "
                             "compute it so that nothing overflows (subtract the max, or split by sign)",
-                            diagnose(answer, request, mistakes()), hidden)
+                            hidden=hidden, diagnosable=True)
     result.notes = integrity_notes(answer)
     return result
 
 
-def _judge(label: str, hidden: bool, request: dict, answer: Answer, expected: Answer, compare: Comparison,
-           mistakes: Callable[[], list[tuple[str, str, Answer]]]) -> CaseResult:
+def _judge(label: str, hidden: bool, request: dict, answer: Answer, expected: Answer, compare: Comparison) -> CaseResult:
     failure = answer.failure
     if failure:
         status, message = _raised_message(failure)
         if expected.failure and failure["type"] == expected.failure["type"]:
             return CaseResult(label, PASSED, hidden=hidden)  # the case expects this error
-        likely = diagnose(answer, request, mistakes()) if status == ERROR else ""
-        return CaseResult(label, status, message, likely, hidden)
+        return CaseResult(label, status, message, hidden=hidden, diagnosable=status == ERROR)
     if not calls_target(request) and answer.values(request) == [None]:
         return CaseResult(label, NOT_ATTEMPTED, "not answered yet (the answer is still None)", hidden=hidden)
     if expected.failure:
@@ -220,6 +219,9 @@ def _judge(label: str, hidden: bool, request: dict, answer: Answer, expected: An
         return CaseResult(label, FAILED, "your function changed its input in place; work on a copy "
                           "(e.g. `x = x.copy()` or `x = x - m` instead of `x -= m`)", hidden=hidden)
     got, want = answer.values(request), expected.values(request)
+    if len(got) != len(want):
+        return CaseResult(label, FAILED, f"expected {len(want)} values back, got {len(got)}: {describe(got)}",
+                          hidden=hidden)
     for index, (value, target) in enumerate(zip(got, want)):
         try:
             compare(value, target)
@@ -230,8 +232,27 @@ def _judge(label: str, hidden: bool, request: dict, answer: Answer, expected: An
             overflow = [w for s in answer.steps for w in s["warnings"] if w.get("category") == "RuntimeWarning"]
             if overflow:
                 message += f" NumPy warned: {str(overflow[0].get('message', ''))[:200]}."
-            return CaseResult(label, FAILED, message, diagnose(answer, request, mistakes()), hidden)
-    if len(got) != len(want):
-        return CaseResult(label, FAILED, f"expected {len(want)} values back, got {len(got)}: {describe(got)}",
-                          hidden=hidden)
+            return CaseResult(label, FAILED, message, hidden=hidden, diagnosable=exc.kind != "precision")
+        except Exception as exc:  # a comparison never crashes: say what could not be compared
+            return CaseResult(label, FAILED, f"your result could not be compared with the expected one "
+                              f"({type(exc).__name__}: {exc}); got {describe(value)}", hidden=hidden)
     return CaseResult(label, PASSED, hidden=hidden)
+
+
+def name_mistakes(results: list[CaseResult], runs: list[tuple[dict, Answer]],
+                  mistakes: Callable[[int], list[tuple[str, str, Answer]]]) -> None:
+    """Name a catalogued mistake on the failed cases, only if the learner's replies match it on EVERY case.
+
+    ``runs[i]`` is case i's request and the learner's answer; ``mistakes(i)`` the catalogue's answers
+    for case i. A wrong type or shape is never blamed on a formula: only wrong values and errors are
+    named. Partial resemblance names nothing: a guess that is right on two cases of seven misleads.
+    """
+    failed = [i for i, r in enumerate(results) if r.diagnosable]
+    if not failed or len(runs) != len(results):
+        return
+    per_case = [mistakes(i) for i in range(len(runs))]
+    for k, (name, diagnosis, _) in enumerate(per_case[0] if per_case else []):
+        if all(_same_answer(answer, per_case[i][k][2], request) for i, (request, answer) in enumerate(runs)):
+            for i in failed:
+                results[i].likely_mistake = f"{name}: {diagnosis}"
+            return

@@ -1,5 +1,7 @@
-"""Turn an :class:`~autograder.engine.Outcome` into the short report a learner reads."""
+"""Turn an :class:`~autograder.engine.Outcome` into the short report a learner reads (text, and HTML)."""
 from __future__ import annotations
+
+import html
 
 from autograder.judge import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Outcome
 
@@ -19,18 +21,15 @@ def render(outcome: Outcome) -> str:
         return (f"{head}\n  · Not attempted yet: replace `raise NotImplementedError()` with your code, "
                 f"run that cell, then run this one.\n  Stuck? hint(\"{ex.id}\") gives a hint.")
     lines = [head, f"  {outcome.passed} of {len(outcome.cases)} {suite} passed."]
-    explained = set()
     for case in outcome.cases:
         label = f"hidden check, {case.label}" if case.hidden else case.label
         if case.status == PASSED:
             lines.append(f"  ✓ {label}")
             continue
         lines.append(f"  {_MARK[case.status]} {label}: {case.message}")
-        if case.likely_mistake:
-            name = case.likely_mistake.split(":")[0]
-            shown = f"{name} (as above)" if case.likely_mistake in explained else case.likely_mistake
-            lines.append(f"      likely mistake: {shown}")
-            explained.add(case.likely_mistake)
+    likely = next((c.likely_mistake for c in outcome.cases if c.likely_mistake), "")
+    if likely:
+        lines.append(f"  → likely mistake: {likely} (your results match it on every check)")
     if outcome.status == PASSED:
         lines.append("  All correct. Well done!")
     else:
@@ -48,3 +47,21 @@ def summary(outcome: Outcome) -> str:
     first = failed[0]
     text = f"{len(failed)} of {len(outcome.cases)} checks failed; first: {first.label}: {first.message}"
     return text + (f" (likely mistake: {first.likely_mistake})" if first.likely_mistake else "")
+
+
+_COLOURS = {"✓": "#1a7f37", "✗": "#cf222e", "·": "#6e7781", "→": "#9a6700"}
+
+
+def render_html(text: str) -> str:
+    """The text report as HTML for JupyterLab: the same lines, the marks in colour, the score in bold."""
+    rows = []
+    for index, line in enumerate(text.splitlines()):
+        body = html.escape(line)
+        mark = line.strip()[:1]
+        if index == 0:
+            body = f"<b>{body}</b>"
+        elif mark in _COLOURS:
+            body = body.replace(mark, f'<span style="color:{_COLOURS[mark]};font-weight:bold">{mark}</span>', 1)
+        rows.append(body)
+    return ('<pre class="nncourse-report" style="white-space:pre-wrap;font-size:0.92em;margin:0">'
+            + "\n".join(rows) + "</pre>")

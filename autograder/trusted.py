@@ -60,6 +60,21 @@ def grade_calls(source: str) -> list[tuple[str, str]]:
     return found
 
 
+def syntax_error_defining(nb, name: str) -> str:
+    """Where the code cell that defines ``name`` has a syntax error ('' when none does)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from autograder.api import _defined_names
+
+    for cell in nb.cells:
+        if cell.cell_type == "code" and name in _defined_names(cell.source):
+            try:
+                ast.parse(TransformerManager().transform_cell(cell.source))
+            except SyntaxError as exc:
+                return f"line {exc.lineno}: {exc.msg}"
+    return ""
+
+
 def _kernel_claim(cell) -> float | None:
     """The largest score the kernel's own check showed: the number the cell ended with, or its report.
 
@@ -241,6 +256,9 @@ class TrustedExecute(Execute):
         exercise, name = known[0]
         worker = KernelWorker(self, index)
         outcome = engine.run(exercise, worker=worker, target=name, hidden=True, secret=self.secret)
+        if outcome.problem and "is not defined" in outcome.problem and syntax_error_defining(self.nb, name):
+            outcome.problem = (f"`{name}` is not defined because the cell that defines it has a syntax error "
+                               f"({syntax_error_defining(self.nb, name)}): fix that cell and run it.")
         flags = []
         if claimed is None and not any(o.get("output_type") == "error" for o in cell.outputs):
             flags.append("the notebook's own check showed no score (was grade(...) replaced?)")

@@ -111,7 +111,7 @@ def test_public_checks_work_without_the_reference_library(release):
     nb = _run_in_isolation(nb, folder)
     records = _grade_outputs(nb)
     assert {k: v["points"] for k, v in records.items()} == {
-        "01.neuron": 2.0, "01.dense_forward": 3.0, "01.output_layer": 2.0, "01.count_dense_params": 0.75}
+        "01.neuron": 2.0, "01.dense_forward": 3.0, "01.output_layer": 2.0, "01.count_dense_params": 0.23}
     assert "likely mistake: forgot the biases" in records["01.count_dense_params"]["message"]
     last = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in nb.cells[-1].outputs)
     assert "no reference" in last and "REFERENCE IMPORTABLE" not in last
