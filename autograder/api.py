@@ -20,6 +20,7 @@ from pathlib import Path
 
 from autograder import report
 from autograder.bundle import FILENAME, PublicChecks
+from autograder.judge import NOT_ATTEMPTED
 
 GRADE_MIME = "application/vnd.nncourse.grade+json"
 _hints_shown: dict[str, int] = {}
@@ -73,8 +74,18 @@ def _show(text: str, record: dict | None = None, replace: tuple | None = None) -
         _reports[replace] = handle.display_id
 
 
+class NotAttempted(Exception):
+    """Raised by a check cell whose exercise is untouched, so that nbgrader's Validate says so.
+
+    Shown as one line, not a traceback (IPython's ``_render_traceback_``); it scores 0 like the check.
+    """
+
+    def _render_traceback_(self):
+        return [f"NotAttempted: {self}"]
+
+
 def _unknown(exercise_id: str, error: Exception) -> Points:
-    message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    message = error.args[0] if type(error) is KeyError and error.args else str(error)
     _show(f"No such exercise: {message}. Check the id in grade(\"...\", ...): it is the one shown in the "
           "exercise's check cell.")
     return Points(0.0, 0.0)
@@ -154,6 +165,9 @@ def grade(exercise_id: str, obj, *, hidden: bool = False) -> Points:
               "message": report.summary(outcome), "hidden": hidden}
     shell = _ipython()
     _show(report.render(outcome), record, replace=(exercise_id, getattr(shell, "execution_count", None)))
+    if outcome.status == NOT_ATTEMPTED and shell is not None:
+        raise NotAttempted(f"{outcome.info.title} ({exercise_id}) is not attempted yet: write your code in the "
+                           "cell above, run it, then run this check.")
     return Points(outcome.points, outcome.info.points)
 
 

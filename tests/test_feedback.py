@@ -111,3 +111,22 @@ def test_a_syntax_error_is_reported_in_the_notebook(tmp_path):
     NotebookClient(nb, timeout=60, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
     shown = "".join(o.get("text", "") for o in nb.cells[2].outputs)
     assert "has a syntax error (line 1: expected ':')" in shown, nb.cells[2].outputs
+
+
+def test_an_untouched_check_cell_says_not_attempted_to_nbgrader_validate(tmp_path):
+    """nbgrader's Validate shows a failing grade cell's error: it must say "not attempted", not "partial credit"."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("from autograder import grade\ndef neuron(x, w, b, activation):\n"
+                                          "    raise NotImplementedError()"),
+                nbformat.v4.new_code_cell('grade("01.neuron", neuron)'),
+                nbformat.v4.new_code_cell('grade("01.nope", neuron)')]
+    NotebookClient(nb, timeout=60, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    error = next(o for o in nb.cells[1].outputs if o.output_type == "error")
+    assert error.ename == "NotAttempted" and error.traceback == [f"NotAttempted: {error.evalue}"]
+    assert "not attempted yet" in error.evalue
+    unknown = "".join(o.get("data", {}).get("text/plain", "") for o in nb.cells[2].outputs)
+    assert "No such exercise" in unknown and "01.neuron" in unknown
+    assert not any(o.output_type == "error" for o in nb.cells[2].outputs)
