@@ -130,3 +130,23 @@ def test_an_untouched_check_cell_says_not_attempted_to_nbgrader_validate(tmp_pat
     unknown = "".join(o.get("data", {}).get("text/plain", "") for o in nb.cells[2].outputs)
     assert "No such exercise" in unknown and "01.neuron" in unknown
     assert not any(o.output_type == "error" for o in nb.cells[2].outputs)
+
+
+def test_a_grade_cell_shows_one_report_and_a_readable_score(tmp_path):
+    from nbclient import NotebookClient
+
+    from autograder.api import GRADE_MIME
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("from autograder import grade\nimport numpy as np\n"
+                                          "def dense_forward(X, W, b):\n    return X @ W"),
+                nbformat.v4.new_code_cell('grade("01.dense_forward", dense_forward)\n'
+                                          'grade("01.dense_forward", dense_forward, hidden=True)')]
+    NotebookClient(nb, timeout=60, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[1].outputs
+    reports = [o for o in outputs if o.output_type == "display_data" and GRADE_MIME in o.data]
+    assert len(reports) == 1 and reports[0].data[GRADE_MIME]["hidden"] is True  # the hidden report replaced it
+    assert "<pre" in reports[0].data["text/html"] and "hidden check" in reports[0].data["text/plain"]
+    score = next(o for o in outputs if o.output_type == "execute_result")
+    assert score.data["text/plain"] == "0.0" and score.data["text/html"] == "<b>0 / 3 points</b>"
