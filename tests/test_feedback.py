@@ -150,3 +150,29 @@ def test_a_grade_cell_shows_one_report_and_a_readable_score(tmp_path):
     assert "<pre" in reports[0].data["text/html"] and "hidden check" in reports[0].data["text/plain"]
     score = next(o for o in outputs if o.output_type == "execute_result")
     assert score.data["text/plain"] == "0.0" and score.data["text/html"] == "<b>0 / 3 points</b>"
+
+
+def _count_recursive(sizes):
+    return 0 if len(sizes) < 2 else sizes[0] * sizes[1] + sizes[1] + _count_recursive(sizes[1:])
+
+
+OTHER_STYLES_01 = {
+    "01.neuron": [lambda x, w, b, f: f(sum(wi * xi for wi, xi in zip(w, x)) + b),
+                  lambda x, w, b, f: f(float(np.einsum("i,i->", w, x)) + b)],
+    "01.dense_forward": [lambda X, W, b: np.einsum("nd,do->no", X, W) + b,
+                         lambda X, W, b: np.array([[sum(X[n, i] * W[i, j] for i in range(W.shape[0])) + b[j]
+                                                    for j in range(W.shape[1])] for n in range(X.shape[0])]),
+                         lambda X, W, b: np.matmul(X, W) + b[np.newaxis, :]],
+    "01.count_dense_params": [_count_recursive,
+                              lambda s: int(np.sum(np.array(s[:-1]) * np.array(s[1:])) + np.sum(s[1:])) if len(s) > 1 else 0],
+    "01.output_layer": [lambda task, n=None: {"binary": (1, "sigmoid"), "regression": (1, "linear")}.get(task, (n, "softmax")),
+                        lambda task, n=None: (n, "softmax") if task == "multiclass" else (1, "sigmoid" if task == "binary"
+                                                                                          else "linear")],
+}
+
+
+@pytest.mark.parametrize("exercise_id,index", [(e, i) for e, fns in OTHER_STYLES_01.items() for i in range(len(fns))])
+def test_other_correct_styles_of_notebook_01_earn_full_points(exercise_id, index):
+    exercise = EXERCISES[exercise_id]
+    outcome = engine.run(exercise, OTHER_STYLES_01[exercise_id][index], hidden=True)
+    assert outcome.points == exercise.points, report.render(outcome)
