@@ -1,25 +1,54 @@
-"""``python -m autograder SUBCOMMAND``: lab, release, validate, check."""
+"""``python -m autograder SUBCOMMAND``: lab, progress, release, validate, check."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from autograder import course
-from autograder.notebooks import CourseError, NotebookScore, run_notebook
+from autograder.notebooks import HOW_SCORED, CourseError, NotebookScore, run_notebook
+
+PROGRESS_NOTEBOOK = course.LEARNER_LAB_CONFIG / "progress.ipynb"
+
+
+def running_lab(workspace: Path) -> dict | None:
+    """The info of a running Jupyter server whose root is ``workspace`` (its process alive), if any."""
+    try:
+        from jupyter_server.serverapp import list_running_servers
+    except ImportError:  # pragma: no cover - jupyter_server comes with JupyterLab
+        return None
+    for info in list_running_servers():  # reads the runtime folder's jpserver-*.json, live pids only
+        root = info.get("root_dir") or info.get("notebook_dir")
+        if root and Path(root).expanduser().resolve() == workspace:
+            return info
+    return None
+
+
+def lab_url(info: dict) -> str:
+    """The address that opens JupyterLab on a running server (with its token, as Jupyter prints it)."""
+    url = info.get("url") or f"http://{info.get('hostname', 'localhost')}:{info.get('port')}{info.get('base_url', '/')}"
+    url = url.rstrip("/") + "/lab"
+    return f"{url}?token={info['token']}" if info.get("token") else url
 
 
 def cmd_lab(args) -> int:
     workspace = Path(args.workspace).resolve()
     with tempfile.TemporaryDirectory(prefix="learner-") as tmp:
-        course.generate_learner_versions(Path(tmp) / "release")
-        copied, kept = course.copy_without_overwriting(Path(tmp) / "release", workspace)
+        release = course.generate_learner_versions(Path(tmp) / "release")
+        shutil.copy2(PROGRESS_NOTEBOOK, release / PROGRESS_NOTEBOOK.name)  # not an assignment: no nbgrader
+        copied, kept = course.copy_without_overwriting(release, workspace)
     print(f"Workspace {workspace}: {len(copied)} new file(s); {len(kept)} existing file(s) left as they were.")
     if args.no_browser_launch:
+        return 0
+    serving = running_lab(workspace)
+    if serving is not None:
+        print(f"JupyterLab is already serving this workspace at {lab_url(serving)} (process {serving.get('pid')}); "
+              "open that address, or stop that server (Ctrl+C in its terminal) to start a new one.")
         return 0
     command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={workspace}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -28,6 +57,7 @@ def cmd_lab(args) -> int:
 
 
 def cmd_release(args) -> int:
+    args.assignments = course.resolve_assignments(args.assignments) if args.assignments else None
     out = Path(args.out).resolve() if args.out else course.ROOT / "release"
     Path(args.course_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
@@ -68,8 +98,9 @@ def cmd_validate(args) -> int:
 def cmd_check(args) -> int:
     results, failed = [], 0
     for name in args.notebooks:
-        try:
-            results.append(run_notebook(Path(name), timeout=args.timeout, mode="check"))
+        try:  # a file that is not a course notebook is one line, before any kernel starts
+            results.append(run_notebook(Path(name), timeout=args.timeout, mode="check",
+                                        public_only=args.public_only, course_only=True))
         except CourseError as exc:  # one unreadable notebook does not stop the others
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
@@ -77,12 +108,27 @@ def cmd_check(args) -> int:
         payload = [r.as_json() for r in results]
         if payload:
             print(json.dumps(payload[0] if len(args.notebooks) == 1 else payload, indent=2))
-    else:
+    elif results:
+        cases = results[0].cases
+        print(f"Cases run: {cases}; {HOW_SCORED[cases]}.")
         for r in results:
-            print(f"{r.notebook}: {r.score:g} / {r.max_score:g} points")
+            print(f"{r.notebook}: {r.score:g} / {r.max_score:g} points ({r.cases})")
             for e in r.exercises:
                 print(f"  {e.id:<28} {e.points:>5g} / {e.max_points:<3g} {e.status:<14} {e.message}")
     return 2 if failed else 0
+
+
+def cmd_progress(args) -> int:
+    from autograder import progress
+
+    found = progress.collect(args.folder)
+    print(progress.render(found))
+    if args.plot:
+        if not found.notebooks:
+            print("No plot written: there is nothing to plot yet.")
+        else:
+            print(f"Plot of points per notebook: {progress.plot(found, Path(args.plot).resolve())}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,8 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--no-browser-launch", action="store_true", help="prepare the workspace only; do not start JupyterLab")
     lab.set_defaults(func=cmd_lab)
 
+    prog = sub.add_parser("progress", help="which exercises are done, partial or untouched in your saved notebooks "
+                                           "(nothing is run, nothing is sent anywhere)")
+    prog.add_argument("folder", nargs="?", default=None, help="default: workspace/ in the repository")
+    prog.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of points per notebook")
+    prog.set_defaults(func=cmd_progress)
+
     release = sub.add_parser("release", help="learner versions via nbgrader generate_assignment")
-    release.add_argument("assignments", nargs="*", help="default: all")
+    release.add_argument("assignments", nargs="*", help="default: all; a number or unique prefix (01, 1) is enough")
     release.add_argument("--out", help="default: release/ in the repository")
     release.add_argument("--force", action="store_true", help="replace files that already exist in the output folder")
     release.add_argument("--course-dir", default=str(course.ROOT),
@@ -108,12 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     release.set_defaults(func=cmd_release)
 
     validate = sub.add_parser("validate", help="run the source notebooks; fail unless every grade cell earns full points")
-    validate.add_argument("assignments", nargs="*", help="default: all")
+    validate.add_argument("assignments", nargs="*", help="default: all; a number or unique prefix (01, 1) is enough")
     validate.add_argument("--timeout", type=int, default=300, help="seconds per cell")
     validate.set_defaults(func=cmd_validate)
 
-    check = sub.add_parser("check", help="run a learner's notebook in a fresh kernel and score it")
+    check = sub.add_parser("check", help="run a learner's notebook in a fresh kernel and score it (public and "
+                                         "self-paced hidden cases, as nbgrader autograde scores them)")
     check.add_argument("notebooks", nargs="+")
+    check.add_argument("--public-only", action="store_true",
+                       help="run the public cases only, as the notebook's own check cells and nbgrader validate do")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     check.set_defaults(func=cmd_check)
@@ -130,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # never a bare traceback; AUTOGRADER_DEBUG=1 shows it
         if os.environ.get("AUTOGRADER_DEBUG"):
             raise

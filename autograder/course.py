@@ -21,13 +21,34 @@ def assignments() -> list[str]:
     return sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
+def resolve_assignment(name: str) -> str:
+    """The assignment folder a name means: its full name, a unique prefix (``01``, ``01_neu``) or its number (``1``).
+
+    A path to the folder (``course/01_neurons_and_parameters/``) names it too.
+    """
+    known = assignments()
+    wanted = Path(name).name if "/" in name or os.sep in name else name
+    if wanted in known:
+        return wanted
+    if wanted.isdigit():  # a number: "1" and "01" both mean 01_..., and "1" never means 10_...
+        matches = [a for a in known if a.split("_")[0].isdigit() and int(a.split("_")[0]) == int(wanted)]
+    else:
+        matches = [a for a in known if wanted and a.startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise CourseError(f"assignment {name!r} is ambiguous: it could be {', '.join(matches)}")
+    raise CourseError(f"unknown assignment {name!r}; known: {', '.join(known)}")
+
+
+def resolve_assignments(names: list[str] | None = None) -> list[str]:
+    """The assignment folders the names mean (see :func:`resolve_assignment`); all of them when ``names`` is empty."""
+    return list(dict.fromkeys(resolve_assignment(n) for n in names)) if names else assignments()
+
+
 def source_notebooks(names: list[str] | None = None) -> list[Path]:
     """The source notebooks of the named assignments (all when ``names`` is empty)."""
-    known = assignments()
-    unknown = [n for n in names or [] if n not in known]
-    if unknown:
-        raise CourseError(f"unknown assignment {unknown[0]!r}; known: {', '.join(known)}")
-    return [nb for name in (names or known) for nb in sorted((SOURCE / name).glob("*.ipynb"))]
+    return [nb for name in resolve_assignments(names) for nb in sorted((SOURCE / name).glob("*.ipynb"))]
 
 
 def tool_env() -> dict[str, str]:
@@ -74,7 +95,7 @@ def generate_learner_versions(out: Path, names: list[str] | None = None, *, grad
     with tempfile.TemporaryDirectory(prefix="nbgrader-") as scratch:
         root = gradebook_root or Path(scratch)
         no_db = [] if gradebook_root else ["--no-db"]
-        for name in names or assignments():
+        for name in resolve_assignments(names):
             run_nbgrader(["generate_assignment", name, "--force",
                           f"--CourseDirectory.release_directory={out}", *no_db], root=root)
     return out
@@ -104,7 +125,7 @@ def add_class_checks(out: Path, names: list[str] | None = None, *, solutions: bo
     from autograder import bundle
     from autograder.sandbox import LEARNER_MODULES
 
-    for name in names or assignments():
+    for name in resolve_assignments(names):
         folder = out / name
         bundle.write(assignment_exercises(name), folder / bundle.FILENAME, solutions=solutions)
         package = folder / "autograder"
