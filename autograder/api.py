@@ -39,11 +39,20 @@ class Points(float):
         return f"<b>{float(self):g} / {self.max_points:g} points</b>"
 
 
+_loaded: dict[tuple, PublicChecks] = {}  # (path, modification time) -> the parsed checks
+
+
 def class_checks() -> PublicChecks | None:
-    """The class release's public checks, if this notebook runs in one."""
+    """The class release's public checks, if this notebook runs in one (read once per version of the file)."""
     named = os.environ.get("NNCOURSE_CHECKS")
     path = Path(named) if named else Path.cwd() / FILENAME
-    return PublicChecks.load(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = PublicChecks.load(path)
+    return _loaded[key]
 
 
 def _ipython():

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from nbclient import NotebookClient
@@ -37,6 +38,12 @@ from autograder.secret import load_or_create
 
 WIRE_SOURCE = Path(wire.__file__).read_text()
 METADATA_KEY = "nncourse_grading"
+
+
+@lru_cache(maxsize=32)
+def _public_checks(exercise_ids: tuple[str, ...]) -> str:
+    """The kernel's public checks for these exercises, built once per grading process (not per student)."""
+    return json.dumps(bundle.build([registry.EXERCISES[i] for i in exercise_ids]))
 
 
 class KernelGone(Exception):
@@ -115,7 +122,8 @@ class TrustedExecute(Execute):
         self.course_root = root
         self.secret = load_or_create(root) if self.use_course_secret else None
         with tempfile.TemporaryDirectory(prefix="nncourse-checks-") as scratch:
-            self.checks_file = bundle.write(self._exercises(), Path(scratch) / bundle.FILENAME)
+            self.checks_file = Path(scratch) / bundle.FILENAME
+            self.checks_file.write_text(_public_checks(tuple(ex.id for ex in self._exercises())))
             self._run_all()
         self.nb.metadata[METADATA_KEY] = {"isolation": getattr(self, "isolation_used", "none"),
                                           "events": self.events, "flags": self.flags}
@@ -256,9 +264,10 @@ class TrustedExecute(Execute):
         exercise, name = known[0]
         worker = KernelWorker(self, index)
         outcome = engine.run(exercise, worker=worker, target=name, hidden=True, secret=self.secret)
-        if outcome.problem and "is not defined" in outcome.problem and syntax_error_defining(self.nb, name):
+        where = syntax_error_defining(self.nb, name) if "is not defined" in outcome.problem else ""
+        if where:
             outcome.problem = (f"`{name}` is not defined because the cell that defines it has a syntax error "
-                               f"({syntax_error_defining(self.nb, name)}): fix that cell and run it.")
+                               f"({where}): fix that cell and run it.")
         flags = []
         if claimed is None and not any(o.get("output_type") == "error" for o in cell.outputs):
             flags.append("the notebook's own check showed no score (was grade(...) replaced?)")
