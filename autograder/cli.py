@@ -1,4 +1,5 @@
-"""``python -m autograder SUBCOMMAND``: lab, progress, release, validate, check."""
+"""``python -m autograder SUBCOMMAND``: lab, progress, check (learners); course, grade, feedback, formgrader,
+release, validate (instructors)."""
 from __future__ import annotations
 
 import argparse
@@ -131,6 +132,66 @@ def cmd_progress(args) -> int:
     return 0
 
 
+def cmd_course_init(args) -> int:
+    from autograder import course_dir
+
+    for line in course_dir.init(Path(args.directory), db_url=args.db, assignments=args.assignments or None):
+        print(line)
+    root = Path(args.directory).expanduser().resolve()
+    print(f"Course directory ready. Give students {root / 'release'}/<assignment>/; put what they hand in under "
+          f"{root / 'submitted'}/<student>/<assignment>/ (or use `grade --from`), then run:\n"
+          f"  {Path(sys.executable).name} -m autograder grade --course {root}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from autograder import class_grading, course_dir
+
+    opened = course_dir.open_course(args.course)
+    if args.export_folder:
+        from autograder import intake
+
+        if len(args.assignments) != 1:
+            raise CourseError("--from imports one assignment: name it, e.g. `grade 01 --from FOLDER`")
+        assignment = course.resolve_assignment(args.assignments[0])
+        report = intake.import_submissions(Path(args.export_folder).expanduser().resolve(), opened.root, assignment,
+                                           opened.notebooks(assignment),
+                                           roster=Path(args.roster).expanduser().resolve() if args.roster else None)
+        print(report)
+    run = class_grading.grade_class(opened.root, args.assignments or None, workers=args.workers,
+                                    scheduler=args.scheduler, force=args.force,
+                                    progress=not args.no_progress and sys.stderr.isatty())
+    print(class_grading.finish(opened.root, run))
+    return 130 if run.interrupted else 0
+
+
+def cmd_feedback(args) -> int:
+    from autograder import course_dir
+
+    opened = course_dir.open_course(args.course)
+    for assignment in course.resolve_assignments(args.assignments) if args.assignments else opened.assignments:
+        course.run_nbgrader(["generate_feedback", assignment, *(["--force"] if args.force else [])], opened.root,
+                            own_config=True)
+        print(f"Feedback for {assignment}: {opened.root / 'feedback'}/<student>/{assignment}/ (one HTML page each)")
+    return 0
+
+
+def cmd_formgrader(args) -> int:
+    from autograder import course_dir
+
+    opened = course_dir.open_course(args.course)
+    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={opened.root}",
+               "--ServerApp.default_url=/formgrader"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    if args.no_browser:
+        command.append("--no-browser")
+    if args.port:
+        command.append(f"--ServerApp.port={args.port}")
+    print(f"Starting the formgrader on {opened.root} (manual grading, the gradebook, feedback); Ctrl+C stops it.")
+    return subprocess.call(command, cwd=opened.root, env=course.tool_env())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +220,43 @@ def build_parser() -> argparse.ArgumentParser:
                          help="class mode: let solution(...) show the reference solutions")
     release.set_defaults(func=cmd_release)
 
+    course_cmd = sub.add_parser("course", help="instructors: make a course directory for grading a class")
+    course_sub = course_cmd.add_subparsers(dest="course_command", required=True)
+    init = course_sub.add_parser("init", help="create (or complete) an nbgrader course directory anywhere, with the "
+                                               "course's configuration, gradebook, grading secret and class release")
+    init.add_argument("directory")
+    init.add_argument("--assignments", nargs="*", help="default: all; numbers or unique prefixes (01, 1) are enough")
+    init.add_argument("--db", metavar="URL", help="gradebook database (default: SQLite gradebook.db in the directory), "
+                                                  "e.g. postgresql+psycopg2://user@host/gradebook")
+    init.set_defaults(func=cmd_course_init)
+
+    grade = sub.add_parser("grade", help="instructors: grade every submission of a class with nbgrader, in parallel, "
+                                         "then write grades.csv and the class report")
+    grade.add_argument("assignments", nargs="*", help="default: every assignment of the course")
+    grade.add_argument("--course", default=".", help="the course directory (default: the current directory)")
+    grade.add_argument("--workers", type=int, help="parallel graders (default: one per CPU core)")
+    grade.add_argument("--scheduler", metavar="ADDR", help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                                                           "(the course directory must be on a shared filesystem)")
+    grade.add_argument("--force", action="store_true", help="grade again submissions that did not change")
+    grade.add_argument("--from", dest="export_folder", metavar="FOLDER",
+                       help="first import a learning platform's export (notebooks or zips named by student)")
+    grade.add_argument("--roster", metavar="CSV", help="with --from: student_id plus name/login/email/file columns")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.set_defaults(func=cmd_grade)
+
+    feedback = sub.add_parser("feedback", help="instructors: one HTML feedback page per student (nbgrader "
+                                               "generate_feedback), readable offline")
+    feedback.add_argument("assignments", nargs="*", help="default: every assignment of the course")
+    feedback.add_argument("--course", default=".", help="the course directory (default: the current directory)")
+    feedback.add_argument("--force", action="store_true", help="write feedback again where it exists")
+    feedback.set_defaults(func=cmd_feedback)
+
+    formgrader = sub.add_parser("formgrader", help="instructors: open nbgrader's formgrader on a course directory")
+    formgrader.add_argument("--course", default=".", help="the course directory (default: the current directory)")
+    formgrader.add_argument("--no-browser", action="store_true", help="print the address; do not open a browser")
+    formgrader.add_argument("--port", type=int, help="default: Jupyter's (8888, or the next free one)")
+    formgrader.set_defaults(func=cmd_formgrader)
+
     validate = sub.add_parser("validate", help="run the source notebooks; fail unless every grade cell earns full points")
     validate.add_argument("assignments", nargs="*", help="default: all; a number or unique prefix (01, 1) is enough")
     validate.add_argument("--timeout", type=int, default=300, help="seconds per cell")
@@ -177,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.environ["PATH"] = course.tool_env()["PATH"]  # nbgrader runs `alembic` from PATH: this Python's first
     try:
         return args.func(args)
     except CourseError as exc:

@@ -69,27 +69,33 @@ def learner_lab_env() -> dict[str, str]:
     return env
 
 
-def run_nbgrader(args: list[str], root: Path, *, check: bool = True) -> subprocess.CompletedProcess:
+def run_nbgrader(args: list[str], root: Path, *, check: bool = True, own_config: bool = False
+                 ) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` on the course directory ``root`` (its gradebook, submissions, ...).
 
-    The source notebooks and the configuration are always this repository's. With ``check``, a
-    failure raises CourseError with nbgrader's last error line.
+    By default the source notebooks and the configuration are this repository's (nbgrader runs in
+    the repository, whose ``nbgrader_config.py`` it loads): right for a scratch ``root``. With
+    ``own_config``, ``root`` is a course directory made by ``course init``: nbgrader runs inside it,
+    with its configuration and its ``source/``. With ``check``, a failure raises CourseError with
+    nbgrader's last error line.
     """
-    command = [sys.executable, "-m", "nbgrader", *args,
-               f"--CourseDirectory.root={root}", f"--CourseDirectory.source_directory={SOURCE}",
-               f"--config={ROOT / 'nbgrader_config.py'}"]
-    result = subprocess.run(command, cwd=ROOT, env=tool_env(), capture_output=True, text=True)
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
+    if not own_config:
+        command.append(f"--CourseDirectory.source_directory={SOURCE}")
+    result = subprocess.run(command, cwd=root if own_config else ROOT, env=tool_env(), capture_output=True, text=True)
     if check and result.returncode != 0:
         errors = [line for line in result.stderr.splitlines() if "ERROR" in line or "Error" in line]
         raise CourseError(f"nbgrader {args[0]} failed: {(errors or result.stderr.splitlines() or ['?'])[-1]}")
     return result
 
 
-def generate_learner_versions(out: Path, names: list[str] | None = None, *, gradebook_root: Path | None = None) -> Path:
+def generate_learner_versions(out: Path, names: list[str] | None = None, *, gradebook_root: Path | None = None,
+                              own_config: bool = False) -> Path:
     """Learner versions (solutions replaced by stubs, hidden tests removed) under ``out/<assignment>/``.
 
     With ``gradebook_root`` the assignments are also recorded in that course's gradebook, as
-    autograding needs; without it no gradebook is touched.
+    autograding needs; without it no gradebook is touched. ``own_config``: ``gradebook_root`` is a
+    course directory (see :func:`run_nbgrader`).
     """
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="nbgrader-") as scratch:
@@ -97,7 +103,7 @@ def generate_learner_versions(out: Path, names: list[str] | None = None, *, grad
         no_db = [] if gradebook_root else ["--no-db"]
         for name in resolve_assignments(names):
             run_nbgrader(["generate_assignment", name, "--force",
-                          f"--CourseDirectory.release_directory={out}", *no_db], root=root)
+                          f"--CourseDirectory.release_directory={out}", *no_db], root=root, own_config=own_config)
     return out
 
 

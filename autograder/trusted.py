@@ -243,6 +243,9 @@ class TrustedExecute(Execute):
     def _run_cell(self, index: int) -> None:
         cell = self.nb.cells[index]
         self.preprocess_cell(cell, self.resources, index)
+        if any(o.get("output_type") == "error" and o.get("ename") == "KeyboardInterrupt" for o in cell.get("outputs", [])):
+            self.events.append(f"cell {index}: did not finish within {self.timeout} s and was stopped")
+            self.log.warning("%s: cell %d: did not finish within %s s and was stopped", self._who(), index, self.timeout)
         if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
             try:
                 self._grade_cell(cell, index)
@@ -278,14 +281,17 @@ class TrustedExecute(Execute):
         for flag in flags:
             self.flags.append(f"{exercise.id}: {flag}")
             self.log.warning("%s: %s: %s", self._who(), exercise.id, flag)
-        cell.metadata[METADATA_KEY] = {"exercise": exercise.id, "points": outcome.points,
-                                       "kernel_points": claimed, "flags": flags}
-        self._write_result(cell, outcome)
+        self._write_result(cell, outcome, flags=flags, kernel_points=claimed)
         if worker.gone:
             raise KernelGone(worker.gone)
 
-    def _write_result(self, cell, outcome, reason: str = "") -> None:
-        """Replace the grade cell's outputs with the trusted report and score (nbgrader reads the number)."""
+    def _write_result(self, cell, outcome, reason: str = "", *, flags: list[str] = (),
+                      kernel_points: float | None = None) -> None:
+        """Replace the grade cell's outputs with the trusted report and score (nbgrader reads the number).
+
+        The cell's ``nncourse_grading`` metadata keeps the result for the class report: exercise,
+        points, status (passed, partial, failed, error, not attempted, timeout), named mistakes, flags.
+        """
         points = outcome.points if outcome is not None else 0.0
         text = report.render(outcome) if outcome is not None else reason
         record = {"points": points, "trusted": True}
@@ -294,11 +300,30 @@ class TrustedExecute(Execute):
                           message=report.summary(outcome))
         else:
             record.update(status="error", message=reason)
+        calls = grade_calls(cell.source)
+        cell.metadata[METADATA_KEY] = {
+            "exercise": outcome.info.id if outcome is not None else (calls[0][0] if calls else ""),
+            "points": points, "max_points": float(cell.metadata["nbgrader"].get("points", 0)),
+            "status": result_status(outcome, reason), "message": record["message"],
+            "mistakes": list(dict.fromkeys(c.likely_mistake.split(":")[0] for c in (outcome.cases if outcome else [])
+                                           if c.likely_mistake)),
+            "kernel_points": kernel_points, "flags": list(flags)}
         cell.outputs = [
             NotebookNode(output_type="display_data", metadata={}, data={"text/plain": text, GRADE_MIME: record}),
             NotebookNode(output_type="execute_result", metadata={}, execution_count=cell.get("execution_count"),
                          data={"text/plain": repr(float(points))}),
         ]
+
+
+def result_status(outcome, reason: str = "") -> str:
+    """One word for the class report: passed, partial, failed, error, not attempted or timeout."""
+    if outcome is None:
+        return "timeout" if "did not finish" in reason else "error"
+    if "did not finish" in outcome.problem or any("did not finish" in c.message for c in outcome.cases):
+        return "timeout"
+    if outcome.status == "failed" and outcome.points > 0:
+        return "partial"
+    return outcome.status
 
 
 class KernelWorker:

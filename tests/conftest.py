@@ -1,10 +1,13 @@
-"""Shared test set-up: deterministic seeds and a hypothesis profile that fits a 2-core laptop."""
+"""Shared test set-up: deterministic seeds, a hypothesis profile that fits a 2-core laptop, and the
+throwaway PostgreSQL server fixtures (tests/pg_server.py), one server per session."""
 import os
 import random
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.pg_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 settings.register_profile(
     "course",

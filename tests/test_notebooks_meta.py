@@ -75,8 +75,13 @@ def test_grade_cells_match_the_registry():
 
 
 def test_source_directory_is_the_nbgrader_source():
-    config = (SOURCE.parent / "nbgrader_config.py").read_text()
-    assert 'source_directory = "course"' in config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from autograder.nbgrader_settings import missing_settings
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(SOURCE.parent)).load_config()
+    assert config.CourseDirectory.source_directory == SOURCE.name
+    assert missing_settings(config) == []
 
 
 LEARNER_HIDDEN = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS).*?### END \1", re.S)
