@@ -251,6 +251,10 @@ def grade_class(root: Path | str, assignments: list[str] | None = None, *, worke
                              "max_score": gradebook.find_assignment(assignment).max_score, "status": "no submission",
                              "reasons": ["no submission"], "flags": [], "exercises": []}
                             for student in everyone if student not in submitted[assignment]]
+    for assignment in names:
+        if not submitted[assignment]:
+            log(f"No submission of {assignment} yet: hand-ins go in {opened.root / 'submitted'}/<student>/{assignment}/ "
+                "(or use --from)")
     if run.unchanged:
         log(f"{run.unchanged} submission(s) unchanged since they were graded: kept (--force grades them again)")
     if regraded:

@@ -140,7 +140,7 @@ def cmd_course_init(args) -> int:
     root = Path(args.directory).expanduser().resolve()
     print(f"Course directory ready. Give students {root / 'release'}/<assignment>/; put what they hand in under "
           f"{root / 'submitted'}/<student>/<assignment>/ (or use `grade --from`), then run:\n"
-          f"  {Path(sys.executable).name} -m autograder grade --course {root}")
+          f"  {sys.executable} -m autograder grade --course {root}")
     return 0
 
 
@@ -170,6 +170,9 @@ def cmd_feedback(args) -> int:
 
     opened = course_dir.open_course(args.course)
     for assignment in course.resolve_assignments(args.assignments) if args.assignments else opened.assignments:
+        if not any((opened.root / "autograded").glob(f"*/{assignment}")):
+            print(f"No feedback for {assignment}: nothing of it is graded yet (run `grade` first).")
+            continue
         course.run_nbgrader(["generate_feedback", assignment, *(["--force"] if args.force else [])], opened.root,
                             own_config=True)
         print(f"Feedback for {assignment}: {opened.root / 'feedback'}/<student>/{assignment}/ (one HTML page each)")

@@ -246,3 +246,12 @@ def test_a_folder_without_the_course_configuration_is_refused(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'x'\n")
     result = autograder("grade", "--course", str(tmp_path), cwd=tmp_path, check=False)
     assert result.returncode == 2 and "TrustedExecute" in result.stderr, result.stderr
+
+
+def test_a_course_with_no_hand_ins_yet_says_where_they_go(tmp_path):
+    root = make_course(tmp_path, assignments=("01",))
+    out = autograder("grade", "--course", str(root), "--no-progress", cwd=tmp_path).stdout
+    assert f"No submission of {fixture.A1} yet: hand-ins go in {root / 'submitted'}/<student>/{fixture.A1}/" in out
+    assert "nothing was graded" in out
+    out = autograder("feedback", "--course", str(root), cwd=tmp_path).stdout
+    assert f"No feedback for {fixture.A1}: nothing of it is graded yet" in out
