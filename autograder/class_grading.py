@@ -307,44 +307,59 @@ def _grade_all(opened, todo, run: Run, ledger: Ledger, workers: int, scheduler, 
 
 
 def _run_batch(opened, keys, size, scheduler, pending, suspects, run, ledger, bar, log) -> bool:
-    """Grade ``keys`` on one executor; False when the run was interrupted."""
-    from nbgrader.api import Gradebook
+    """Grade ``keys`` on one executor; False when the run was interrupted.
 
+    The first Ctrl-C cancels what has not started and lets the submissions being graded finish (and
+    be recorded), so their kernels are shut down properly; a second one stops the workers at once.
+    """
     executor = _executor(opened.root, size, scheduler)
     futures = {executor.submit(grade_submission, str(opened.root), *key): key for key in keys}
     try:
-        for future in as_completed(futures):
-            key = futures[future]
-            ready, grader = pending[key]
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:
-                if key not in suspects:
-                    suspects.add(key)  # graded again alone
-                    continue
-                outcome = {"success": False, "error": "the grading process died while grading this submission"}
-            except Exception as exc:  # a Dask worker lost, ...: this submission only
-                outcome = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
-            _save_log(opened.root, key, outcome.get("log", ""))
-            with Gradebook(opened.db_url, course_id=COURSE_ID) as gradebook:
-                result = _result(opened, gradebook, ready, outcome)
-            if outcome["success"]:
-                ledger.record(result, ready.digest, grader)
-            run.results.append(result)
-            run.graded += 1
-            del pending[key]
-            run.problems += bool(result["reasons"] or result["flags"] or result["status"] != "graded")
-            bar.set_postfix_str(f"{run.problems} with problems", refresh=False)
-            bar.update()
+        try:
+            for future in as_completed(futures):
+                _record(opened, futures[future], future, pending, suspects, run, ledger, bar)
+        except KeyboardInterrupt:
+            run.interrupted = True
+            bar.close()
+            running = [f for f, key in futures.items() if key in pending and key not in suspects and not f.cancel()]
+            log(f"interrupted: finishing the {len(running)} submission(s) being graded (Ctrl-C again stops at once)")
+            for future in as_completed(running):
+                _record(opened, futures[future], future, pending, suspects, run, ledger, bar)
     except KeyboardInterrupt:
-        run.interrupted = True
-        bar.close()
+        _shutdown(executor, now=True)
+    else:
+        _shutdown(executor, now=False)
+    if run.interrupted:
         log(f"interrupted: {len(pending)} submission(s) not graded; run the same command again to finish "
             "(everything graded so far is kept)")
-        _shutdown(executor, now=True)
-        return False
-    _shutdown(executor, now=False)
-    return True
+    return not run.interrupted
+
+
+def _record(opened, key, future, pending, suspects, run: Run, ledger: Ledger, bar) -> None:
+    """Record one finished task: its result, the ledger (when nbgrader succeeded) and the progress bar."""
+    from nbgrader.api import Gradebook
+
+    ready, grader = pending[key]
+    try:
+        outcome = future.result()
+    except BrokenProcessPool:
+        if key not in suspects:
+            suspects.add(key)  # graded again alone
+            return
+        outcome = {"success": False, "error": "the grading process died while grading this submission"}
+    except Exception as exc:  # a Dask worker lost, ...: this submission only
+        outcome = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
+    _save_log(opened.root, key, outcome.get("log", ""))
+    with Gradebook(opened.db_url, course_id=COURSE_ID) as gradebook:
+        result = _result(opened, gradebook, ready, outcome)
+    if outcome["success"]:
+        ledger.record(result, ready.digest, grader)
+    run.results.append(result)
+    run.graded += 1
+    del pending[key]
+    run.problems += bool(result["reasons"] or result["flags"] or result["status"] != "graded")
+    bar.set_postfix_str(f"{run.problems} with problems", refresh=False)
+    bar.update()
 
 
 def _save_log(root: Path, key: tuple[str, str], text: str) -> None:

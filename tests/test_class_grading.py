@@ -55,6 +55,12 @@ def make_course(parent: Path, assignments=("01", "02")) -> Path:
     return root
 
 
+def kernels_left() -> list[str]:
+    """Command lines of learner kernels still running (started through the sandbox launcher)."""
+    found = subprocess.run(["pgrep", "-af", "sandbox_launch"], capture_output=True, text=True).stdout
+    return [line for line in found.splitlines() if "pgrep" not in line]
+
+
 def digest_tree(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -231,7 +237,9 @@ def test_an_interrupted_run_loses_nothing(tmp_path):
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, (out, err)
-    assert "run the same command again" in out + err
+    assert re.search(r"finishing the \d+ submission\(s\) being graded", out), (out, err)
+    assert "run the same command again" in out, (out, err)
+    assert not kernels_left(), "the interrupted run left a learner kernel running"
     again = autograder("grade", "--course", str(root), "--no-progress", cwd=tmp_path).stdout
     assert "unchanged since they were graded" in again
     report = students_csv(root)
