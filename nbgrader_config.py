@@ -5,4 +5,5 @@ nbgrader_config.py applies the same settings (autograder/nbgrader_settings.py).
 """
 from autograder.nbgrader_settings import configure
 
-configure(get_config(), source_directory="course")  # noqa: F821 (get_config is provided by nbgrader)
+c = get_config()  # noqa: F821 (provided by nbgrader)
+configure(c, source_directory="course")

@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder import bundle, engine, sandbox  # noqa: E402
-from autograder.course import SOURCE, add_class_checks, generate_learner_versions, tool_env  # noqa: E402
-from autograder.registry import EXERCISES  # noqa: E402
+from autograder.course import SOURCE, add_class_checks, assignment_exercises, generate_learner_versions, tool_env  # noqa: E402
 from tests.fixtures import submissions_01 as subs  # noqa: E402
 from tests.test_nbgrader_e2e import ASSIGNMENT, NOTEBOOK, _submission  # noqa: E402
 
@@ -78,7 +77,8 @@ def main() -> None:
 
         add_class_checks(released, [ASSIGNMENT])
         checks = bundle.PublicChecks(json.loads((released / ASSIGNMENT / bundle.FILENAME).read_text()))
-    for exercise_id, exercise in EXERCISES.items():
+    for exercise in assignment_exercises(ASSIGNMENT):
+        exercise_id = exercise.id
         self_paced = median_ms(lambda: engine.run(exercise, exercise.reference))
         with_hidden = median_ms(lambda: engine.run(exercise, exercise.reference, hidden=True))
         in_class = median_ms(lambda: checks.run(exercise_id, exercise.reference))

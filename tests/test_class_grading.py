@@ -209,7 +209,7 @@ def test_a_platform_export_is_imported_then_graded(tmp_path):
     export.mkdir()
     released = nbformat.read(root / "release" / fixture.A1 / fixture.NOTEBOOK[fixture.A1], as_version=4)
     for name, student in (("Jane Doe_1234567", "correct_a"), ("José Núñez_7654321", "one_mistake")):
-        nb = fixture._solved(released, fixture.STUDENTS[student][fixture.A1])
+        nb = fixture.solved(released, fixture.STUDENTS[student][fixture.A1])
         nbformat.write(nb, export / f"{name}_assignsubmission_file_{fixture.NOTEBOOK[fixture.A1]}")
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,name\njdoe,Jane Doe\njnunez,Jose Nunez\n")
