@@ -8,9 +8,9 @@ In a notebook::
     solution("01.dense_forward")               # the reference (self-paced, or if the instructor allows)
 
 What a notebook shows is feedback for the learner. At grading, the score is decided outside the
-learner's kernel by :mod:`autograder.trusted`, which calls the learner's code with plain data
-(:mod:`autograder.wire`) from an isolated kernel (:mod:`autograder.sandbox`).
+learner's kernel by :mod:`autograder.grading.trusted`, which calls the learner's code with plain data
+(:mod:`autograder.learner.wire`) from an isolated kernel (:mod:`autograder.grading.sandbox`).
 """
-from autograder.api import grade, hint, solution
+from autograder.learner.api import grade, hint, solution
 
 __all__ = ["grade", "hint", "solution"]

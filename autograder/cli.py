@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import course
-from autograder.notebooks import HOW_SCORED, CourseError, NotebookScore, run_notebook
+from autograder.classroom import course
+from autograder.classroom.notebooks import HOW_SCORED, CourseError, NotebookScore, run_notebook
 
 PROGRESS_NOTEBOOK = course.LEARNER_LAB_CONFIG / "progress.ipynb"
 
@@ -120,7 +120,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_progress(args) -> int:
-    from autograder import progress
+    from autograder.classroom import progress
 
     found = progress.collect(args.folder)
     print(progress.render(found))
@@ -133,7 +133,7 @@ def cmd_progress(args) -> int:
 
 
 def cmd_course_init(args) -> int:
-    from autograder import course_dir
+    from autograder.classroom import course_dir
 
     for line in course_dir.init(Path(args.directory), db_url=args.db, assignments=args.assignments or None):
         print(line)
@@ -145,11 +145,11 @@ def cmd_course_init(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from autograder import class_grading, course_dir
+    from autograder.classroom import class_grading, course_dir
 
     opened = course_dir.open_course(args.course)
     if args.export_folder:
-        from autograder import intake
+        from autograder.classroom import intake
 
         if len(args.assignments) != 1:
             raise CourseError("--from imports one assignment: name it, e.g. `grade 01 --from FOLDER`")
@@ -166,7 +166,7 @@ def cmd_grade(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from autograder import course_dir
+    from autograder.classroom import course_dir
 
     opened = course_dir.open_course(args.course)
     for assignment in course.resolve_assignments(args.assignments) if args.assignments else opened.assignments:
@@ -180,7 +180,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_formgrader(args) -> int:
-    from autograder import course_dir
+    from autograder.classroom import course_dir
 
     opened = course_dir.open_course(args.course)
     command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={opened.root}",

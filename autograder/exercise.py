@@ -2,7 +2,7 @@
 
 One definition serves the learner (public cases), the instructor (hidden cases, drawn from the
 course's secret) and CI (every catalogued mistake must lose points and be named). Every case is a
-:mod:`autograder.wire` request: the learner's object is called on plain data, so the same case
+:mod:`autograder.learner.wire` request: the learner's object is called on plain data, so the same case
 runs in a notebook and in the isolated kernel at grading.
 
 A case is one call (``Case(label, args, kwargs)``) or, for stateful exercises, a script of steps
@@ -27,9 +27,9 @@ from typing import Callable
 
 import numpy as np
 
-from autograder import wire
-from autograder.checks import ArrayClose, ChoiceAnswer, Comparison, Equal, ExactInt, NumberAnswer, NumberClose
-from autograder.wire import Fn, Ref  # noqa: F401 (re-exported for exercise definitions)
+from autograder.learner import wire
+from autograder.learner.checks import ArrayClose, ChoiceAnswer, Comparison, Equal, ExactInt, NumberAnswer, NumberClose
+from autograder.learner.wire import Fn, Ref  # noqa: F401 (re-exported for exercise definitions)
 
 
 def call(target: str = "@", *args, keep: str | None = None, send: bool = True, inputs_back: bool = False,

@@ -32,7 +32,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import class_grading, course  # noqa: E402
+from autograder.classroom import class_grading, course  # noqa: E402
 from tests.fixtures import class_fixture as fixture  # noqa: E402
 
 

@@ -21,8 +21,15 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import bundle, engine, sandbox  # noqa: E402
-from autograder.course import SOURCE, add_class_checks, assignment_exercises, generate_learner_versions, tool_env  # noqa: E402
+from autograder.classroom.course import (  # noqa: E402
+    SOURCE,
+    add_class_checks,
+    assignment_exercises,
+    generate_learner_versions,
+    tool_env,
+)
+from autograder.grading import engine, sandbox
+from autograder.learner import bundle  # noqa: E402
 from tests.fixtures import submissions_01 as subs  # noqa: E402
 from tests.test_nbgrader_e2e import ASSIGNMENT, NOTEBOOK, _submission  # noqa: E402
 

@@ -7,8 +7,8 @@ Prints the median seconds per notebook. Speed is measured here, never in unit te
 import argparse
 import statistics
 
-from autograder.course import source_notebooks
-from autograder.notebooks import run_notebook
+from autograder.classroom.course import source_notebooks
+from autograder.classroom.notebooks import run_notebook
 
 parser = argparse.ArgumentParser()
 parser.add_argument("assignments", nargs="*")

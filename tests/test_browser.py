@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import course
+from autograder.classroom import course
 
 pytestmark = pytest.mark.slow
 

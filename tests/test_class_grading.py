@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.nbgrader_settings import COURSE_ID
+from autograder.classroom.nbgrader_settings import COURSE_ID
 from tests.fixtures import class_fixture as fixture
 
 pytestmark = pytest.mark.slow
@@ -170,10 +170,9 @@ def test_feedback_pages_are_readable_offline_and_say_what_happened_in_one_line(g
 
 def test_the_formgrader_finds_the_course_from_any_folder(graded, tmp_path):
     import json
+    import socket
     import urllib.error
     import urllib.request
-
-    import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ import shutil
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.nbgrader_settings import COURSE_ID
+from autograder.classroom.nbgrader_settings import COURSE_ID
 from tests.fixtures import class_fixture as fixture
 from tests.test_class_grading import autograder, students_csv
 

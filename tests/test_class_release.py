@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from autograder import bundle, engine, sandbox, wire
-from autograder.course import add_class_checks, assignment_exercises, generate_learner_versions
-from autograder.secret import load_or_create
+from autograder import learner
+from autograder.classroom.course import add_class_checks, assignment_exercises, generate_learner_versions
+from autograder.grading import engine, sandbox
+from autograder.grading.secret import load_or_create
+from autograder.learner import bundle, wire
 from tests.fixtures import submissions_01 as subs
 from tests.test_nbgrader_e2e import ASSIGNMENT, NOTEBOOK, _submission
 
@@ -37,7 +39,7 @@ def _texts(folder) -> dict:
 
 def test_the_bundle_is_the_notebook_the_data_and_the_learner_checker_only(release):
     _, folder = release
-    assert set(_texts(folder)) == {NOTEBOOK, bundle.FILENAME, *(f"autograder/{m}" for m in sandbox.LEARNER_MODULES)}
+    assert set(_texts(folder)) == {NOTEBOOK, bundle.FILENAME, *(p.as_posix() for p in learner.shipped_files())}
 
 
 def test_no_reference_code_anywhere_in_the_bundle(release):

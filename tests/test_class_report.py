@@ -13,8 +13,8 @@ import struct
 import matplotlib
 import pytest
 
-from autograder.class_report import write_report
-from autograder.notebooks import CourseError
+from autograder.classroom.class_report import write_report
+from autograder.classroom.notebooks import CourseError
 
 A1, A2 = "01_neurons_and_parameters", "02_activation_functions"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -12,9 +12,9 @@ from fnmatch import fnmatch
 import nbformat
 import pytest
 
-from autograder import course
-from autograder.course import ROOT, assignments
-from autograder.notebooks import GRADED_SET, PUBLIC_ONLY
+from autograder.classroom import course
+from autograder.classroom.course import ROOT, assignments
+from autograder.classroom.notebooks import GRADED_SET, PUBLIC_ONLY
 
 pytestmark = pytest.mark.slow
 FIRST = "01_neurons_and_parameters"
@@ -59,10 +59,10 @@ def test_lab_adds_the_progress_notebook_which_is_no_assignment(workspace):
     nbformat.validate(nb)
     assert not any(c.metadata.get("nbgrader") for c in nb.cells), "not graded: no nbgrader cells"
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "outputs stripped"
-    assert "autograder.progress" in nb.cells[-1].source
+    assert "autograder.classroom.progress" in nb.cells[-1].source
     assert not (course.SOURCE / "progress.ipynb").exists() and "progress" not in assignments()
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    assert any(fnmatch("learner_lab/progress.ipynb", glob) for glob in data["autograder"]), "shipped with the package"
+    assert any(fnmatch("learner_lab/progress.ipynb", glob) for glob in data["autograder.classroom"]), "shipped with the package"
 
 
 def test_lab_never_overwrites_learner_work(workspace):
@@ -150,7 +150,7 @@ def test_release_keeps_existing_files_unless_forced(tmp_path):
 
 
 def test_learner_lab_hides_the_instructor_tools():
-    from autograder.course import LEARNER_LAB_CONFIG, learner_lab_env
+    from autograder.classroom.course import LEARNER_LAB_CONFIG, learner_lab_env
 
     env = learner_lab_env()
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(LEARNER_LAB_CONFIG)
@@ -184,7 +184,8 @@ def _one_mistake(workspace, tmp_path):
 
 
 def test_check_says_which_cases_it_ran_and_scores_as_nbgrader_does(workspace, tmp_path):
-    from autograder import engine, registry
+    from autograder import registry
+    from autograder.grading import engine
 
     path, subs = _one_mistake(workspace, tmp_path)
     graded = autograder_cli("check", str(path))

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import autograder
-from autograder import api, engine, report
-from autograder.checks import Mismatch, expect_array, expect_int, expect_number
+from autograder.grading import engine
+from autograder.learner import api, report
+from autograder.learner.checks import Mismatch, expect_array, expect_int, expect_number
 from autograder.registry import EXERCISES, UnknownExercise, get
 from solutions import neurons
 
@@ -151,7 +152,7 @@ def test_an_exercise_can_forbid_overflow_warnings():
 
 
 def test_list_dict_and_batch_comparisons_say_what_differs():
-    from autograder.checks import ArrayClose, DictOf, ListOf, SameBatches, TupleOf, from_spec
+    from autograder.learner.checks import ArrayClose, DictOf, ListOf, SameBatches, TupleOf, from_spec
 
     close = ArrayClose()
     with pytest.raises(Mismatch, match="missing \\['b'\\]"):
@@ -173,8 +174,8 @@ def test_list_dict_and_batch_comparisons_say_what_differs():
 
 
 def test_a_generator_is_collected_into_its_items():
-    from autograder import wire
     from autograder.exercise import Case, call
+    from autograder.learner import wire
 
     request = Case("batches", steps=[call("@", 5, collect=True)]).request("f")
     reply = wire.serve(request, {"f": lambda n: (i * i for i in range(n))})

@@ -2,7 +2,8 @@
 points and is named in the report, and the stub reports "not attempted"."""
 import pytest
 
-from autograder import engine, report
+from autograder.grading import engine
+from autograder.learner import report
 from autograder.registry import EXERCISES
 
 EXERCISE_IDS = sorted(EXERCISES)

@@ -8,9 +8,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import engine, report
+from autograder.grading import engine
+from autograder.grading.trusted import syntax_error_defining
+from autograder.learner import report
 from autograder.registry import EXERCISES
-from autograder.trusted import syntax_error_defining
 
 COUNT, OUTPUT, DENSE, NEURON = (EXERCISES[i] for i in ("01.count_dense_params", "01.output_layer",
                                                       "01.dense_forward", "01.neuron"))
@@ -135,7 +136,7 @@ def test_an_untouched_check_cell_says_not_attempted_to_nbgrader_validate(tmp_pat
 def test_a_grade_cell_shows_one_report_and_a_readable_score(tmp_path):
     from nbclient import NotebookClient
 
-    from autograder.api import GRADE_MIME
+    from autograder.learner.api import GRADE_MIME
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})

@@ -1,4 +1,4 @@
-"""Feedback HTML a learner can read offline (autograder/feedback.py).
+"""Feedback HTML a learner can read offline (autograder/classroom/feedback.py).
 
 Math becomes MathML (every formula of the course converts, none falls back to LaTeX), code keeps
 its dollars, no script or stylesheet comes from a URL; a timeout is one line and any other error
@@ -20,10 +20,22 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import GetGrades
 from traitlets.config import Config
 
-from autograder.feedback import (FALLBACK_CLASS, TIMEOUT_MESSAGE, CleanErrorsForLearner, MathMLRenderer,
-                                 OfflineFeedbackExporter, UnconvertibleMath, clean_text, clean_traceback,
-                                 configure, latex_to_html, learner_outputs, markdown_to_html, self_contained,
-                                 to_mathml)
+from autograder.classroom.feedback import (
+    FALLBACK_CLASS,
+    TIMEOUT_MESSAGE,
+    CleanErrorsForLearner,
+    MathMLRenderer,
+    OfflineFeedbackExporter,
+    UnconvertibleMath,
+    clean_text,
+    clean_traceback,
+    configure,
+    latex_to_html,
+    learner_outputs,
+    markdown_to_html,
+    self_contained,
+    to_mathml,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE_NOTEBOOKS = sorted(glob.glob(str(REPO / "course" / "*" / "*.ipynb")))
@@ -263,9 +275,9 @@ def test_configure_adds_to_nbgraders_feedback_preprocessors_once():
 
 def test_configure_keeps_preprocessors_already_configured():
     c = Config()
-    c.GenerateFeedback.preprocessors = [GetGrades, "autograder.feedback.CleanErrorsForLearner"]
+    c.GenerateFeedback.preprocessors = [GetGrades, "autograder.classroom.feedback.CleanErrorsForLearner"]
     configure(c)
-    assert c.GenerateFeedback.preprocessors == [GetGrades, "autograder.feedback.CleanErrorsForLearner"]
+    assert c.GenerateFeedback.preprocessors == [GetGrades, "autograder.classroom.feedback.CleanErrorsForLearner"]
 
 
 # -- end to end ---------------------------------------------------------------------------------------
@@ -275,7 +287,7 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
 @pytest.fixture(scope="module")
 def feedback_course(tmp_path_factory):
-    from autograder.course import generate_learner_versions, run_nbgrader
+    from autograder.classroom.course import generate_learner_versions, run_nbgrader
     from tests.fixtures import submissions_01 as subs
 
     root = tmp_path_factory.mktemp("feedback-course")
@@ -292,7 +304,7 @@ def feedback_course(tmp_path_factory):
         folder = root / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / NOTEBOOK)
-    (root / "nbgrader_config.py").write_text("from autograder.feedback import configure\nconfigure(get_config())\n")
+    (root / "nbgrader_config.py").write_text("from autograder.classroom.feedback import configure\nconfigure(get_config())\n")
 
     autograde = run_nbgrader(["autograde", ASSIGNMENT, "--create", "--Execute.timeout=5"], root, check=False)
     assert autograde.returncode == 0, autograde.stderr[-3000:]

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.course import run_nbgrader, tool_env
+from autograder.classroom.course import run_nbgrader, tool_env
 from tests.fixtures import submissions_01 as subs
 
 pytestmark = pytest.mark.slow

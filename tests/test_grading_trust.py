@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import sandbox
-from autograder.course import ROOT, generate_learner_versions, run_nbgrader
+from autograder.classroom.course import ROOT, generate_learner_versions, run_nbgrader
+from autograder.grading import sandbox
 from tests.fixtures import hostile_01 as hostile
 from tests.fixtures import submissions_01 as subs
 from tests.test_nbgrader_e2e import ASSIGNMENT, NOTEBOOK, _submission

@@ -10,9 +10,24 @@ from pathlib import Path
 import pytest
 from nbgrader.utils import parse_utc
 
-from autograder.intake import (CORRUPT_ZIP, DUPLICATE, EMPTY, EXTRA, IGNORED, IMPORTED, MISSING, REJECTED, RENAMED,
-                               REPLACED, TIMESTAMP, UNCHANGED, UNMATCHED, ZipLimits, import_submissions)
-from autograder.notebooks import CourseError
+from autograder.classroom.intake import (
+    CORRUPT_ZIP,
+    DUPLICATE,
+    EMPTY,
+    EXTRA,
+    IGNORED,
+    IMPORTED,
+    MISSING,
+    REJECTED,
+    RENAMED,
+    REPLACED,
+    TIMESTAMP,
+    UNCHANGED,
+    UNMATCHED,
+    ZipLimits,
+    import_submissions,
+)
+from autograder.classroom.notebooks import CourseError
 
 A = "01_neurons_and_parameters"
 NB = f"{A}.ipynb"

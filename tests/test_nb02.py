@@ -9,9 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder import engine, report
-from autograder.course import SOURCE
+from autograder.classroom.course import SOURCE
 from autograder.exercises import nb02
+from autograder.grading import engine
+from autograder.learner import report
 from autograder.registry import EXERCISES
 from solutions import activations as A
 from tests.fixtures import submissions_02 as subs
@@ -203,7 +204,7 @@ def test_a_relu_unit_with_a_huge_negative_bias_gets_no_gradient():
 
 @pytest.mark.slow
 def test_source_notebook_earns_full_points_quickly():
-    from autograder.notebooks import run_notebook
+    from autograder.classroom.notebooks import run_notebook
 
     result = run_notebook(NOTEBOOK)
     assert {e.id for e in result.exercises} == {ex.id for ex in nb02.EXERCISES}
@@ -215,7 +216,7 @@ def test_source_notebook_earns_full_points_quickly():
 @pytest.mark.slow
 def test_a_whole_correct_submission_in_other_styles_earns_full_points(tmp_path):
     """The source notebook with every solution cell replaced by CORRECT, run and scored as nbgrader would."""
-    from autograder.notebooks import run_notebook
+    from autograder.classroom.notebooks import run_notebook
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     for cell in nb.cells:

@@ -11,8 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder import engine, report
-from autograder.notebooks import execute, run_notebook, score
+from autograder.classroom.notebooks import execute, run_notebook, score
+from autograder.grading import engine
+from autograder.learner import report
 from autograder.registry import EXERCISES
 from solutions import losses as L
 from tests.fixtures import submissions_03 as subs

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import engine, report, wire
-from autograder.course import SOURCE
-from autograder.notebooks import run_notebook
+from autograder.classroom.course import SOURCE
+from autograder.classroom.notebooks import run_notebook
+from autograder.grading import engine
+from autograder.learner import report, wire
 from autograder.registry import EXERCISES
 from solutions import optimizers as opt
 from tests.fixtures import submissions_04 as subs

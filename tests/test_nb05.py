@@ -15,10 +15,11 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder import engine, report, wire
-from autograder.course import SOURCE
+from autograder.classroom.course import SOURCE
+from autograder.classroom.notebooks import execute, run_notebook, score
 from autograder.exercises import nb05
-from autograder.notebooks import execute, run_notebook, score
+from autograder.grading import engine
+from autograder.learner import report, wire
 from autograder.registry import EXERCISES
 from solutions.gradcheck import rel_error
 from solutions.mlp import TwoLayerNet

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.course import generate_learner_versions, run_nbgrader
+from autograder.classroom.course import generate_learner_versions, run_nbgrader
 from tests.fixtures import submissions_01 as subs
 
 pytestmark = pytest.mark.slow
@@ -120,8 +120,8 @@ def test_export_writes_every_graded_student(graded_course):
 
 
 def test_feedback_names_hidden_cases_without_their_expected_values(graded_course):
+    from autograder.grading.secret import load_or_create
     from autograder.registry import EXERCISES
-    from autograder.secret import load_or_create
 
     root, _, _ = graded_course
     result = _nbgrader(root, "generate_feedback", ASSIGNMENT, "--student=mistake")

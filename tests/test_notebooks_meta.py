@@ -6,7 +6,7 @@ from collections import Counter
 import nbformat
 import pytest
 
-from autograder.course import SOURCE, source_notebooks
+from autograder.classroom.course import SOURCE, source_notebooks
 from autograder.registry import EXERCISES
 
 NOTEBOOKS = source_notebooks()
@@ -77,7 +77,7 @@ def test_grade_cells_match_the_registry():
 def test_source_directory_is_the_nbgrader_source():
     from traitlets.config.loader import PyFileConfigLoader
 
-    from autograder.nbgrader_settings import missing_settings
+    from autograder.classroom.nbgrader_settings import missing_settings
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(SOURCE.parent)).load_config()
     assert config.CourseDirectory.source_directory == SOURCE.name

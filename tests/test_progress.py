@@ -1,4 +1,4 @@
-"""A self-paced learner's progress (``python -m autograder progress``, ``autograder.progress.show``).
+"""A self-paced learner's progress (``python -m autograder progress``, ``autograder.classroom.progress.show``).
 
 Fast tests build saved notebooks cell by cell, with outputs shaped as the learner's kernel writes
 them, and check each rule (done / partial / untouched, what is skipped, what counts once). The slow
@@ -15,10 +15,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder import engine, progress, registry
-from autograder.api import GRADE_MIME
-from autograder.course import LEARNER_LAB_CONFIG, ROOT, generate_learner_versions
-from autograder.notebooks import CourseError
+from autograder import registry
+from autograder.classroom import progress
+from autograder.classroom.course import LEARNER_LAB_CONFIG, ROOT, generate_learner_versions
+from autograder.classroom.notebooks import CourseError
+from autograder.grading import engine
+from autograder.learner.api import GRADE_MIME
 from tests.fixtures import submissions_01 as subs
 
 FIRST = "01_neurons_and_parameters"

@@ -4,7 +4,8 @@ its first catalogued mistake, on the public cases. A change of wording shows up 
 import os
 from pathlib import Path
 
-from autograder import engine, report
+from autograder.grading import engine
+from autograder.learner import report
 from autograder.registry import EXERCISES
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "reports.txt"

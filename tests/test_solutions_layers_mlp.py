@@ -11,11 +11,16 @@ from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
 from solutions import initialization as init
-from solutions.gradcheck import (eval_numerical_gradient, eval_numerical_gradient_array,
-                                 grad_check_sparse, rel_error)
-from solutions.layers import (affine_backward, affine_forward, affine_relu_backward,
-                              affine_relu_forward, affine_sigmoid_backward, affine_sigmoid_forward)
 from solutions.data import load_digits_split, load_mnist_subset
+from solutions.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, grad_check_sparse, rel_error
+from solutions.layers import (
+    affine_backward,
+    affine_forward,
+    affine_relu_backward,
+    affine_relu_forward,
+    affine_sigmoid_backward,
+    affine_sigmoid_forward,
+)
 from solutions.mlp import FullyConnectedNet, TwoLayerNet, accuracy, predict, train_mlp
 from tests.oracle import close, t
 

@@ -4,9 +4,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import engine, registry, report
+from autograder import registry
+from autograder.classroom.notebooks import execute, score
 from autograder.exercise import Case, Exercise, Mistake, Ref, call, compare_array, get, let
-from autograder.notebooks import execute, score
+from autograder.grading import engine
+from autograder.learner import report
 
 
 class ReferenceSGD:

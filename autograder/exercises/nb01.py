@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks import Equal, ExactInt, TupleOf
 from autograder.exercise import Case, Exercise, Fn, Mistake, compare_array, compare_int, compare_number
+from autograder.learner.checks import Equal, ExactInt, TupleOf
 from solutions import neurons
 
 

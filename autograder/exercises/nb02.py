@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks import ArrayClose, TupleOf
 from autograder.exercise import Case, Exercise, Mistake, question
+from autograder.learner.checks import ArrayClose, TupleOf
 from solutions import activations as A
 
 

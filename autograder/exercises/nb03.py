@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks import ArrayClose, NumberClose, TupleOf
 from autograder.exercise import Case, Exercise, Mistake, question
+from autograder.learner.checks import ArrayClose, NumberClose, TupleOf
 from solutions import losses
 
 

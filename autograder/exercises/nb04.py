@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks import ArrayClose, ListOf, SameBatches, TupleOf
 from autograder.exercise import Case, Exercise, Mistake, Ref, call, compare_array, let, question
+from autograder.learner.checks import ArrayClose, ListOf, SameBatches, TupleOf
 from solutions import optimizers as opt
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks import ArrayClose, DictOf, NumberClose, TupleOf
 from autograder.exercise import Case, Exercise, Fn, Mistake, compare_number, question
+from autograder.learner.checks import ArrayClose, DictOf, NumberClose, TupleOf
 from solutions.activations import relu_backward as _relu_backward
-from solutions.activations import sigmoid, sigmoid_backward as _sigmoid_backward, softmax
+from solutions.activations import sigmoid, softmax
+from solutions.activations import sigmoid_backward as _sigmoid_backward
 from solutions.gradcheck import eval_numerical_gradient, rel_error
 from solutions.layers import affine_backward as _affine_backward
 from solutions.layers import affine_forward, affine_relu_backward, affine_relu_forward

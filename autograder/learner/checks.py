@@ -2,7 +2,7 @@
 
 Every check raises :class:`Mismatch` with a sentence a learner can act on, or returns quietly. A
 mismatch also carries a *redacted* sentence for hidden cases: what was wrong, never the expected
-value. Checks run on values rebuilt by :func:`autograder.wire.decode` (plain Python and NumPy), so
+value. Checks run on values rebuilt by :func:`autograder.learner.wire.decode` (plain Python and NumPy), so
 they are the same in a notebook and at grading. An exercise names its comparison as data
 (:meth:`Comparison.spec`), so a student's release can check public cases with no exercise code.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.wire import Opaque, TorchArray
+from autograder.learner.wire import Opaque, TorchArray
 
 HIDDEN_VALUES = "values differ from the expected ones"
 

@@ -1,6 +1,6 @@
 """Grading a whole class: ``python -m autograder grade``, a thin layer over nbgrader's ``autograde``.
 
-For each assignment, every submission in ``submitted/`` is first prepared (:mod:`autograder.prepare`:
+For each assignment, every submission in ``submitted/`` is first prepared (:mod:`autograder.classroom.prepare`:
 ``submitted/`` is never changed; problems become reasons), then graded by nbgrader's own
 ``autograde`` (through ``NbGraderAPI``, so the course's configuration, the gradebook, late
 penalties and the formgrader all work as usual) in parallel worker processes, or on a Dask cluster
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course, course_dir, prepare
-from autograder.nbgrader_settings import COURSE_ID
-from autograder.notebooks import CourseError
+from autograder.classroom import course, course_dir, prepare
+from autograder.classroom.nbgrader_settings import COURSE_ID
+from autograder.classroom.notebooks import CourseError
 
 LEDGER = Path(".nncourse") / "graded.json"
 REPORTS = "reports"
@@ -55,7 +55,7 @@ def _worker_init(root: str) -> None:
 def _api(root: str):
     from nbgrader.apps import NbGraderAPI
 
-    from autograder.nbgrader_settings import missing_settings
+    from autograder.classroom.nbgrader_settings import missing_settings
 
     if root not in _APIS:
         app = course_dir.nbgrader_app(Path(root), f"--CourseDirectory.submitted_directory={prepare.PREPARED}")
@@ -99,7 +99,7 @@ def grader_fingerprint(root: Path, assignment: str) -> str:
     """A hash of everything that decides a grade besides the submission: the grader's code, the
     exercise definitions and references, the configuration and the assignment's source."""
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # the whole autograder package
     files = [*sorted(package.rglob("*.py")), *sorted((course.ROOT / "solutions").rglob("*.py")),
              root / course_dir.CONFIG_FILE, *sorted((root / "source" / assignment).glob("*.ipynb"))]
     for path in files:
@@ -148,7 +148,7 @@ def _result(opened: course_dir.Course, gradebook, ready: prepare.Prepared, outco
     """The class report's record of one graded submission: gradebook score, exercises, reasons, flags."""
     from nbgrader.api import MissingEntry
 
-    from autograder.trusted import METADATA_KEY
+    from autograder.grading.trusted import METADATA_KEY
 
     result = {"student": ready.student, "assignment": ready.assignment, "score": 0.0,
               "max_score": gradebook.find_assignment(ready.assignment).max_score,
@@ -179,7 +179,7 @@ def _result(opened: course_dir.Course, gradebook, ready: prepare.Prepared, outco
 
 def finish(root: Path, run: Run) -> str:
     """After a run: nbgrader's ``grades.csv`` and the class report in ``reports/``; the summary to print."""
-    from autograder import class_report
+    from autograder.classroom import class_report
 
     reports = root / REPORTS
     reports.mkdir(exist_ok=True)

@@ -1,10 +1,10 @@
 """Trusted grading: the score of every grade cell is decided here, outside the learner's kernel.
 
 :class:`TrustedExecute` replaces nbgrader's ``Execute`` at autograding. It runs the notebook top to
-bottom in an isolated kernel (:mod:`autograder.sandbox`). At each grade cell, after the kernel ran
+bottom in an isolated kernel (:mod:`autograder.grading.sandbox`). At each grade cell, after the kernel ran
 the cell (the learner's own feedback), it reads the exercise id and the learner's object name from
 the grade cell's source (restored by nbgrader from the gradebook, so trustworthy), and checks the
-object through :mod:`autograder.wire`: one request per case, each case's inputs sent as plain data,
+object through :mod:`autograder.learner.wire`: one request per case, each case's inputs sent as plain data,
 the reply decoded here and judged here against the reference and the hidden cases, which never
 leave this process. The grade cell's outputs are then replaced by the trusted report (hidden cases
 redacted) ending with the trusted score, which is what nbgrader records. When the notebook's own
@@ -31,10 +31,12 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool, Dict, Integer, Unicode
 
-from autograder import bundle, engine, registry, report, wire
-from autograder.api import GRADE_MIME
-from autograder.sandbox import SandboxedKernelManager
-from autograder.secret import load_or_create
+from autograder import registry
+from autograder.grading import engine
+from autograder.grading.sandbox import SandboxedKernelManager
+from autograder.grading.secret import load_or_create
+from autograder.learner import bundle, report, wire
+from autograder.learner.api import GRADE_MIME
 
 WIRE_SOURCE = Path(wire.__file__).read_text()
 METADATA_KEY = "nncourse_grading"
@@ -71,7 +73,7 @@ def syntax_error_defining(nb, name: str) -> str:
     """Where the code cell that defines ``name`` has a syntax error ('' when none does)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from autograder.api import _defined_names
+    from autograder.learner.api import _defined_names
 
     for cell in nb.cells:
         if cell.cell_type == "code" and name in _defined_names(cell.source):
@@ -107,7 +109,7 @@ class TrustedExecute(Execute):
     """nbgrader's Execute, with every grade cell scored by the trusted side (see the module docstring)."""
 
     isolation = Unicode("auto", help="namespace, limits, auto (the best available) or none").tag(config=True)
-    limits = Dict(help="overrides of autograder.sandbox.Limits, e.g. {'memory_bytes': 2147483648}").tag(config=True)
+    limits = Dict(help="overrides of autograder.grading.sandbox.Limits, e.g. {'memory_bytes': 2147483648}").tag(config=True)
     use_course_secret = Bool(True, help="draw hidden cases from the course's secret (else the self-paced set)"
                              ).tag(config=True)
     max_kernel_restarts = Integer(3, help="kernels started again after a death before giving up").tag(config=True)

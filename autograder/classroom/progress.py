@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.api import GRADE_MIME
-from autograder.judge import NOT_ATTEMPTED
-from autograder.notebooks import CourseError
+from autograder.classroom.notebooks import CourseError
+from autograder.learner.api import GRADE_MIME
+from autograder.learner.judge import NOT_ATTEMPTED
 
 DONE, PARTIAL, UNTOUCHED = "done", "partial", "untouched"
 STUB = "raise NotImplementedError()"
@@ -213,7 +213,7 @@ def notebook_progress(path: Path, folder: Path) -> NotebookProgress | None:
 
 def collect(folder: Path | str | None = None) -> Progress:
     """Progress over every saved notebook under ``folder`` (default: the learner workspace)."""
-    from autograder.course import DEFAULT_WORKSPACE
+    from autograder.classroom.course import DEFAULT_WORKSPACE
 
     folder = Path(folder if folder is not None else DEFAULT_WORKSPACE).expanduser().resolve()
     if not folder.is_dir():

@@ -1,6 +1,6 @@
 """Start a learner's kernel inside the sandbox: ``python -I -S sandbox_launch.py PLAN.json``.
 
-Run by :mod:`autograder.sandbox`, as the grader's user, before any learner code exists. Standard
+Run by :mod:`autograder.grading.sandbox`, as the grader's user, before any learner code exists. Standard
 library only, so it runs with the site directory switched off. In ``namespace`` mode it is already
 inside fresh mount and PID namespaces (``unshare``); it then
 

@@ -1,6 +1,6 @@
 """The isolated worker: the kernel that runs a learner's notebook at grading.
 
-:class:`SandboxedKernelManager` starts the kernel through :mod:`autograder.sandbox_launch`. Isolation
+:class:`SandboxedKernelManager` starts the kernel through :mod:`autograder.grading.sandbox_launch`. Isolation
 levels, best first (``auto`` picks the best this machine allows and says which):
 
 ``namespace``  (Linux, grading as root, ``unshare`` available; CI and a container run this way)
@@ -35,11 +35,11 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Unicode
 
+from autograder import learner
+
 PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
+ROOT = PACKAGE.parents[1]
 LAUNCHER = PACKAGE / "sandbox_launch.py"
-# The modules a learner's kernel (and a class release) needs: no registry, exercises or references.
-LEARNER_MODULES = ("__init__.py", "api.py", "bundle.py", "checks.py", "judge.py", "report.py", "wire.py")
 PASS_THROUGH = ("LANG", "LC_ALL", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                 "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
 TOKEN_VARIABLE = "NNCOURSE_WORKER"
@@ -143,10 +143,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         shutil.copytree(workdir, stage / "work", symlinks=True)
         (stage / "home").mkdir()
         (stage / "tmp").mkdir()
-        pylib = stage / "pylib" / "autograder"
-        pylib.mkdir(parents=True)
-        for name in LEARNER_MODULES:
-            shutil.copy2(PACKAGE / name, pylib / name)
+        learner.ship_to(stage / "pylib")  # the learner package only: no registry, exercises or references
         if self.checks_file:
             shutil.copy2(self.checks_file, stage / "checks.json")
         connection = stage / "connection.json"

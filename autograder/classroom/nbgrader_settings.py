@@ -1,7 +1,7 @@
 """The course's nbgrader configuration, as one function every course directory calls.
 
 A course directory's ``nbgrader_config.py`` (written by ``python -m autograder course init``) is two
-lines: ``from autograder.nbgrader_settings import configure`` and ``configure(get_config())``. nbgrader
+lines: ``from autograder.classroom.nbgrader_settings import configure`` and ``configure(get_config())``. nbgrader
 loads that file whenever it works on the directory (``--CourseDirectory.root=DIR`` or run inside it),
 so plain ``nbgrader`` commands, the formgrader and ``python -m autograder`` all grade the same way.
 :func:`missing_settings` tells whether a loaded configuration really has them: grading refuses to
@@ -23,11 +23,17 @@ def configure(c, *, source_directory: str = "source", config_file: str | None = 
     to it is opened with a busy timeout, so parallel graders wait for each other instead of failing.
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
 
-    from autograder import feedback
-    from autograder.nbgrader_plugin import RequireScore
-    from autograder.trusted import TrustedExecute
+    from autograder.classroom import feedback
+    from autograder.grading.require_score import RequireScore
+    from autograder.grading.trusted import TrustedExecute
 
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.source_directory = source_directory
@@ -43,9 +49,9 @@ def configure(c, *, source_directory: str = "source", config_file: str | None = 
     # A grade cell the learner deleted is put back from the gradebook (and graded), never lost.
     c.OverwriteCells.add_missing_cells = True
 
-    # Every grade cell is scored by the trusted side (autograder/trusted.py): the learner's code runs in an
+    # Every grade cell is scored by the trusted side (autograder/grading/trusted.py): the learner's code runs in an
     # isolated kernel and is only called with plain data. RequireScore zeroes any grade cell left without a score.
-    c.TrustedExecute.isolation = "auto"   # namespace (root on Linux) or limits; see autograder/sandbox.py
+    c.TrustedExecute.isolation = "auto"   # namespace (root on Linux) or limits; see autograder/grading/sandbox.py
     c.Autograde.autograde_preprocessors = [
         TrustedExecute,
         RequireScore,
@@ -62,8 +68,8 @@ def configure(c, *, source_directory: str = "source", config_file: str | None = 
 
 def missing_settings(config) -> list[str]:
     """What of :func:`configure` a loaded nbgrader Config lacks (empty when all is in force)."""
-    from autograder.nbgrader_plugin import RequireScore
-    from autograder.trusted import TrustedExecute
+    from autograder.grading.require_score import RequireScore
+    from autograder.grading.trusted import TrustedExecute
 
     preprocessors = config.Autograde.get("autograde_preprocessors", [])
     named = {p if isinstance(p, str) else f"{p.__module__}.{p.__qualname__}" for p in preprocessors}

@@ -8,9 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.notebooks import CourseError
+from autograder.classroom.notebooks import CourseError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "course"
 DEFAULT_WORKSPACE = ROOT / "workspace"
 LEARNER_LAB_CONFIG = Path(__file__).resolve().parent / "learner_lab"
@@ -112,7 +112,7 @@ def assignment_exercises(name: str):
     import nbformat
 
     from autograder import registry
-    from autograder.trusted import grade_calls
+    from autograder.grading.trusted import grade_calls
 
     ids = [exercise_id for nb_path in source_notebooks([name])
            for cell in nbformat.read(nb_path, as_version=4).cells
@@ -125,19 +125,16 @@ def add_class_checks(out: Path, names: list[str] | None = None, *, solutions: bo
     """Make ``out/<assignment>/`` a class release: public checks as data and the learner-side checker.
 
     Each folder gets ``nncourse_checks.json`` (public cases with precomputed expected values; the
-    reference solutions only with ``solutions``) and ``autograder/`` with only the modules a
-    student's notebook needs: no reference library, no exercise definitions, no hidden case.
+    reference solutions only with ``solutions``) and ``autograder/`` with only the learner package
+    (``autograder/learner/``): no reference library, no exercise definitions, no hidden case.
     """
-    from autograder import bundle
-    from autograder.sandbox import LEARNER_MODULES
+    from autograder import learner
+    from autograder.learner import bundle
 
     for name in resolve_assignments(names):
         folder = out / name
         bundle.write(assignment_exercises(name), folder / bundle.FILENAME, solutions=solutions)
-        package = folder / "autograder"
-        package.mkdir(exist_ok=True)
-        for module in LEARNER_MODULES:
-            shutil.copy2(Path(__file__).resolve().parent / module, package / module)
+        learner.ship_to(folder)
 
 
 def copy_without_overwriting(src: Path, dest: Path, *, overwrite: bool = False) -> tuple[list[Path], list[Path]]:

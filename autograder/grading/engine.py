@@ -1,9 +1,9 @@
 """Run an exercise's cases against a learner's object and collect the outcome.
 
 The learner's object is reached only through a *worker*: a function that takes a
-:mod:`autograder.wire` request and returns the plain-data reply. In a notebook the worker is
+:mod:`autograder.learner.wire` request and returns the plain-data reply. In a notebook the worker is
 :func:`local_worker` (the same :func:`wire.serve` in-process); at grading it is the isolated
-kernel (:mod:`autograder.trusted`). The reference and the catalogued mistakes always run here, on
+kernel (:mod:`autograder.grading.trusted`). The reference and the catalogued mistakes always run here, on
 the side that holds them; learner code never sees them. Every call gets fresh inputs rebuilt from
 the request (so it cannot corrupt a test), fixed random seeds (the learner's random state is
 restored afterwards) and captured output and warnings (so nothing reaches stderr).
@@ -13,10 +13,22 @@ from __future__ import annotations
 import uuid
 from typing import Callable
 
-from autograder import wire
 from autograder.exercise import Exercise
-from autograder.judge import (ERROR, FAILED, NOT_ATTEMPTED, PASSED, Answer, CaseResult, Info,  # noqa: F401
-                              Outcome, judge, name_mistakes, read_reply, target_problem)
+from autograder.learner import wire
+from autograder.learner.judge import (  # noqa: F401
+    ERROR,
+    FAILED,
+    NOT_ATTEMPTED,
+    PASSED,
+    Answer,
+    CaseResult,
+    Info,
+    Outcome,
+    judge,
+    name_mistakes,
+    read_reply,
+    target_problem,
+)
 
 Worker = Callable[[dict], dict]
 TARGET = "answer"  # the learner's object's name in a local namespace

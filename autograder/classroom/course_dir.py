@@ -1,7 +1,7 @@
 """A course directory for grading a class: made anywhere by ``course init``, checked before every use.
 
 ``init(DIR)`` makes an nbgrader course directory with the course's configuration in force
-(``nbgrader_config.py`` calling :func:`autograder.nbgrader_settings.configure`), the source notebooks
+(``nbgrader_config.py`` calling :func:`autograder.classroom.nbgrader_settings.configure`), the source notebooks
 in ``source/``, the gradebook with every assignment recorded, the grading secret, and the class
 release in ``release/``. It never overwrites a file that is already there, so running it again on a
 course in use only adds what is missing.
@@ -16,8 +16,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import course
-from autograder.notebooks import CourseError
+from autograder.classroom import course
+from autograder.classroom.notebooks import CourseError
 
 CONFIG_FILE = "nbgrader_config.py"
 CONFIG_TEXT = '''"""nbgrader configuration of this course directory (written by `python -m autograder course init`).
@@ -26,7 +26,7 @@ nbgrader loads this file for every command on this folder (formgrader included).
 line: it turns on the course's trusted grading. Your own settings go below it, e.g. a shared gradebook:
     c.CourseDirectory.db_url = "postgresql+psycopg2://user@host/gradebook"
 """
-from autograder.nbgrader_settings import configure
+from autograder.classroom.nbgrader_settings import configure
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 configure(c, config_file=__file__)
@@ -56,7 +56,7 @@ def config_text(db_url: str | None = None) -> str:
 
 def init(root: Path, *, db_url: str | None = None, assignments: list[str] | None = None) -> list[str]:
     """Make (or complete) the course directory ``root``; returns one line per thing done."""
-    from autograder.secret import load_or_create
+    from autograder.grading.secret import load_or_create
 
     root = root.expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ def open_course(root: Path | str, *, need_assignments: bool = True) -> Course:
 
     Raises CourseError (one line, saying what to run) when ``root`` is not such a directory.
     """
-    from autograder.nbgrader_settings import missing_settings
+    from autograder.classroom.nbgrader_settings import missing_settings
 
     root = Path(root).expanduser().resolve()
     hint = f"run `python -m autograder course init {root}` first"

@@ -3,7 +3,7 @@
 ``nncourse_checks.json`` holds, for each exercise of an assignment, its title, points, hints, the
 comparison (as data) and every *public* case as a wire request with the reference's reply and the
 catalogued mistakes' replies precomputed. A student's notebook judges their code with exactly the
-code the instructor's grading uses (:func:`autograder.judge.judge`), but holds no reference code,
+code the instructor's grading uses (:func:`autograder.learner.judge.judge`), but holds no reference code,
 no hidden case and no expected value of one. This module is part of the student's release, so it
 imports nothing that needs the reference library.
 """
@@ -13,9 +13,9 @@ import json
 import uuid
 from pathlib import Path
 
-from autograder import wire
-from autograder.checks import from_spec
-from autograder.judge import ERROR, CaseResult, Info, Outcome, judge, name_mistakes, read_reply, target_problem
+from autograder.learner import wire
+from autograder.learner.checks import from_spec
+from autograder.learner.judge import ERROR, CaseResult, Info, Outcome, judge, name_mistakes, read_reply, target_problem
 
 FILENAME = "nncourse_checks.json"
 FORMAT = "nncourse-public-checks/1"

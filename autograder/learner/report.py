@@ -1,9 +1,9 @@
-"""Turn an :class:`~autograder.engine.Outcome` into the short report a learner reads (text, and HTML)."""
+"""Turn an :class:`~autograder.grading.engine.Outcome` into the short report a learner reads (text, and HTML)."""
 from __future__ import annotations
 
 import html
 
-from autograder.judge import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Outcome
+from autograder.learner.judge import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Outcome
 
 _MARK = {PASSED: "✓", FAILED: "✗", ERROR: "✗", NOT_ATTEMPTED: "·"}
 

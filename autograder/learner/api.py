@@ -9,7 +9,7 @@
   instructor enabled it.
 
 Either way the number a grade cell shows is feedback: at grading, the score is computed again
-outside the learner's kernel (:mod:`autograder.trusted`).
+outside the learner's kernel (:mod:`autograder.grading.trusted`).
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import re
 import sys
 from pathlib import Path
 
-from autograder import report
-from autograder.bundle import FILENAME, PublicChecks
-from autograder.judge import NOT_ATTEMPTED
+from autograder.learner import report
+from autograder.learner.bundle import FILENAME, PublicChecks
+from autograder.learner.judge import NOT_ATTEMPTED
 
 GRADE_MIME = "application/vnd.nncourse.grade+json"
 _hints_shown: dict[str, int] = {}
@@ -146,7 +146,7 @@ def _registry():
 
 
 def _info(exercise_id: str):
-    from autograder.engine import info
+    from autograder.grading.engine import info
 
     return info(_registry().get(exercise_id))
 
@@ -164,7 +164,7 @@ def grade(exercise_id: str, obj, *, hidden: bool = False) -> Points:
             if hidden:  # only in the instructor's grading, which judges the hidden cases itself
                 return Points(outcome.points, outcome.info.points)
         else:
-            from autograder import engine
+            from autograder.grading import engine
 
             outcome = engine.run(_registry().get(exercise_id), obj, hidden=hidden)
     except KeyError as exc:  # an unknown exercise id (registry.UnknownExercise is a KeyError too)

@@ -33,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.notebooks import CourseError
+from autograder.classroom.notebooks import CourseError
 
 GRADED = "graded"
 FILES = ("summary.md", "exercises.csv", "students.csv", "flagged.csv", "score_distribution.png", "pass_rates.png")

@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.api import GRADE_MIME
+from autograder.learner.api import GRADE_MIME
 
 # nbformat, nbgrader and the trusted side are imported where they are used: `progress` and the
 # one-line errors of the command line should not wait for them.
@@ -104,7 +104,7 @@ def execute(nb, workdir: Path, timeout: int = 120, mode: str = "validate", isola
             ClearHiddenTests().preprocess(nb, {})
             Execute(timeout=timeout, extra_arguments=KERNEL_ARGUMENTS).preprocess(nb, resources)
         else:
-            from autograder.trusted import TrustedExecute
+            from autograder.grading.trusted import TrustedExecute
 
             TrustedExecute(timeout=timeout, extra_arguments=KERNEL_ARGUMENTS, isolation=isolation,
                            use_course_secret=False).preprocess(nb, resources)
@@ -135,7 +135,7 @@ def score_cell(cell) -> ExerciseScore:
     """Points of one executed grade cell, by nbgrader's own rule after RequireScore."""
     from nbgrader.utils import determine_grade
 
-    from autograder.nbgrader_plugin import require_score
+    from autograder.grading.require_score import require_score
 
     require_score(cell)
     points, max_points = determine_grade(cell)

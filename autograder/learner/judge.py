@@ -1,7 +1,7 @@
 """Judging a case from plain-data replies: one definition for the notebook, a student's release and
 the instructor's grading.
 
-The inputs are :mod:`autograder.wire` replies: the learner's, the reference's (computed live, or
+The inputs are :mod:`autograder.learner.wire` replies: the learner's, the reference's (computed live, or
 shipped for public cases in a class release) and, when a case fails, the catalogued mistakes'. The
 ladder: did the code run (not attempted, raised, timed out), did it change its inputs, then the
 exercise's comparison of every value it sent back. Hidden cases get redacted messages: what was
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from autograder import wire
-from autograder.checks import Comparison, Mismatch, describe, same_inputs, same_value
+from autograder.learner import wire
+from autograder.learner.checks import Comparison, Mismatch, describe, same_inputs, same_value
 
 PASSED, FAILED, NOT_ATTEMPTED, ERROR = "passed", "failed", "not attempted", "error"
 
