@@ -396,3 +396,132 @@ def test_unwritable_course_folder_is_one_clear_error(export, tmp_path):
 
     with pytest.raises(CourseError, match=r"^cannot read or write .*course/submitted.*; fix that and import again"):
         import_submissions(export, blocker, A, [NB])
+
+
+# --- links and paths out of the export: refused, never followed; modes never copied or changed ----------
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def rejected(report) -> dict[str, str]:
+    return {e.source: e.detail for e in report.of(REJECTED)}
+
+
+def test_a_link_to_another_students_submitted_notebook_is_refused(export, root):
+    put(export / "alice.ipynb", notebook("alice"))
+    import_submissions(export, root, A, [NB])
+    alice = submitted(root, "alice")
+    alice.chmod(0o640)
+    (export / "alice.ipynb").unlink()
+    (export / "mallory.ipynb").symlink_to(alice)  # absolute link into the course directory
+    (export / "eve.ipynb").symlink_to(export / "bob.ipynb")  # a link to a notebook inside the export
+    put(export / "bob.ipynb", notebook("bob"))
+
+    report = import_submissions(export, root, A, [NB])
+
+    assert rejected(report) == {
+        "mallory.ipynb": f"a symbolic link (to {alice}), not a file of the export; links are never followed: "
+                         "nothing imported from it",
+        "eve.ipynb": f"a symbolic link (to {export / 'bob.ipynb'}), not a file of the export; links are never "
+                     "followed: nothing imported from it"}
+    assert report.student_ids == ["bob"] and submitted(root, "bob").read_bytes() == notebook("bob")
+    assert not (root / "submitted" / "mallory").exists() and not (root / "submitted" / "eve").exists()
+    assert alice.read_bytes() == notebook("alice") and mode(alice) == 0o640
+    assert "rejected    mallory.ipynb: a symbolic link (to " in str(report)
+
+
+def test_a_link_to_a_private_file_outside_the_export_is_refused_and_its_mode_kept(export, root, tmp_path):
+    secret = put(tmp_path / "course-secrets" / ".nncourse_secret", b"0123456789abcdef" * 4)
+    secret.chmod(0o600)
+    put(export / "jdoe.ipynb", notebook("jdoe"))
+    (export / "mallory.ipynb").symlink_to(secret)
+    (export / "mallory_b.zip").symlink_to(secret)
+    honest = export / "jdoe.ipynb"
+    honest.chmod(0o600)  # a private source: its mode is not copied, the stored file gets the umask's mode
+
+    report = import_submissions(export, root, A, [NB])
+
+    assert sorted(rejected(report)) == ["mallory.ipynb", "mallory_b.zip"]
+    assert all(f"(to {secret})" in why for why in rejected(report).values())
+    assert report.student_ids == ["jdoe"]
+    assert mode(secret) == 0o600 and mode(honest) == 0o600
+    assert mode(submitted(root, "jdoe")) == mode(submitted(root, "jdoe", "timestamp.txt")) == new_file_mode()
+    leaked = [p for p in root.rglob("*") if p.is_file() and b"0123456789abcdef" in p.read_bytes()]
+    assert leaked == []
+
+
+def test_linked_folders_are_refused_at_the_top_and_inside_a_students_folder(export, root, tmp_path):
+    elsewhere = put(tmp_path / "elsewhere" / NB, notebook("elsewhere")).parent
+    put(export / "bkim" / "lab" / NB, notebook("bkim"))
+    (export / "mallory").symlink_to(elsewhere, target_is_directory=True)
+    (export / "bkim" / "more").symlink_to(elsewhere, target_is_directory=True)
+    (export / "bkim" / "up").symlink_to("..", target_is_directory=True)  # a loop back to the export's top
+
+    report = import_submissions(export, root, A, [NB])
+
+    assert rejected(report) == {
+        "mallory/": f"a symbolic link (to {elsewhere}), not a folder of the export; links are never followed: "
+                    "nothing imported from it",
+        "bkim/more/": f"a symbolic link (to {elsewhere}), not a folder of the export; links are never followed: "
+                      "nothing imported from it",
+        "bkim/up/": "a symbolic link (to ..), not a folder of the export; links are never followed: "
+                    "nothing imported from it"}
+    assert report.student_ids == ["bkim"] and submitted(root, "bkim").read_bytes() == notebook("bkim")
+    assert not report.of(DUPLICATE)
+
+
+def test_a_hard_to_spot_dot_dot_path_is_refused(export, root, tmp_path):
+    secret = put(tmp_path / "course" / ".nncourse_secret", b"s" * 64)
+    secret.chmod(0o600)
+    put(export / "jdoe" / "lab" / NB, notebook("jdoe"))
+    # An innocent-looking relative link deep in a folder that climbs out of the export through "lab/..".
+    (export / "asmith" / "lab").mkdir(parents=True)
+    target = "../../asmith/lab/../../../course/.nncourse_secret"
+    (export / "asmith" / "lab" / NB).symlink_to(target)
+    put_zip(export / "mlee.zip", {f"mlee/{NB}": notebook("mlee"), f"mlee\\..\\..\\{A}-1.ipynb": notebook("out")})
+
+    report = import_submissions(export, root, A, [NB])
+
+    assert rejected(report) == {
+        f"asmith/lab/{NB}": f"a symbolic link (to {target}), not a file of the export; links are never followed: "
+                            "nothing imported from it",
+        f"mlee.zip!mlee\\..\\..\\{A}-1.ipynb": "path leads out of the zip's folder (..); not imported"}
+    assert report.student_ids == ["jdoe", "mlee"]
+    assert submitted(root, "mlee").read_bytes() == notebook("mlee")
+    assert not (root / "submitted" / "asmith").exists() and mode(secret) == 0o600
+    assert not report.of(EMPTY)
+
+
+def test_a_pipe_is_refused_without_blocking(export, root):
+    put(export / "jdoe.ipynb", notebook("jdoe"))
+    os.mkfifo(export / "mallory.ipynb")
+
+    report = import_submissions(export, root, A, [NB])
+
+    assert rejected(report) == {"mallory.ipynb": "not a regular file or folder (a pipe, socket or device); "
+                                                 "nothing imported from it"}
+    assert report.student_ids == ["jdoe"]
+
+
+def test_a_link_planted_in_submitted_is_replaced_not_written_through(export, root, tmp_path):
+    outside = put(tmp_path / "outside.txt", b"keep me")
+    outside.chmod(0o444)
+    folder = submitted(root, "jdoe").parent
+    folder.mkdir(parents=True)
+    submitted(root, "jdoe").symlink_to(outside)
+    (folder / f".{NB}.intake").symlink_to(outside)  # a leftover temporary name, as a link
+    (folder / "timestamp.txt").symlink_to(tmp_path / "nowhere.txt")
+    put(export / "jdoe.ipynb", notebook("jdoe"))
+
+    report = import_submissions(export, root, A, [NB])
+
+    assert outside.read_bytes() == b"keep me" and mode(outside) == 0o444 and not (tmp_path / "nowhere.txt").exists()
+    assert submitted(root, "jdoe").read_bytes() == notebook("jdoe") and not submitted(root, "jdoe").is_symlink()
+    assert sorted(e.outcome for e in report.entries if e.source == "jdoe.ipynb") == [RENAMED, REPLACED]

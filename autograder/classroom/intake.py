@@ -25,6 +25,13 @@ Each entry goes through three steps:
    written where there is none. So importing twice changes nothing.
 
 Everything that is not stored gets a report line saying why; the export itself is only read.
+
+Only what lies in the export is read: a symbolic link (a file or a folder, at the top or deeper, or a
+zip member) is never followed but refused with a line naming it and where it points, as is anything
+that is not a regular file or folder, and every file read must resolve inside the export. Files are
+opened without following a link (``O_NOFOLLOW``), so one swapped in later is refused too. Only content
+is copied: a stored file is created new with the mode the umask gives, never with the source's mode,
+and no existing file's mode is changed.
 """
 from __future__ import annotations
 
@@ -46,6 +53,9 @@ from autograder.classroom.notebooks import CourseError
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's CourseDirectory.timestamp_format, written in UTC
 MB = 2**20
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in for a file must not block the import
 
 # Report outcomes. The first three mean the student's notebook is in submitted/ after the import.
 IMPORTED, UNCHANGED, REPLACED = "imported", "unchanged", "replaced"
@@ -125,7 +135,51 @@ class Candidate:
     order: tuple  # larger is newer: (attempt time, entry copy number, copy number, mtime, time inside a zip)
 
     def data(self) -> bytes:
-        return self.content.read_bytes() if isinstance(self.content, Path) else self.content
+        """Its bytes; raises Refused if its file is no longer a regular file (a link swapped in)."""
+        if not isinstance(self.content, Path):
+            return self.content
+        with open_regular(self.content) as f:
+            return f.read()
+
+
+class Refused(Exception):
+    """A path of the export that is not read: why, in words."""
+
+
+def link_text(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
+
+
+def refusal(path: Path, root: Path) -> str:
+    """Why ``path`` of the export must not be read ("" if it may): a link, a special file, outside the export."""
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        kind = "folder" if path.is_dir() else "file"
+        return (f"a symbolic link (to {link_text(path)}), not a {kind} of the export; links are never followed: "
+                "nothing imported from it")
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return "not a regular file or folder (a pipe, socket or device); nothing imported from it"
+    if not path.resolve().is_relative_to(root):
+        return f"resolves to {path.resolve()}, outside the export; nothing imported from it"
+    return ""
+
+
+def open_regular(path: Path):
+    """``path`` opened for reading if it is a regular file and not a link; raises Refused otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
+    except OSError:
+        if path.is_symlink():
+            raise Refused(f"became a symbolic link (to {link_text(path)}); links are never followed: "
+                          "not imported") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Refused("is not a regular file; not imported")
+    return os.fdopen(fd, "rb")
 
 
 def import_submissions(export: Path, course_root: Path, assignment: str, notebooks: list[str],
@@ -154,9 +208,15 @@ def collect(export: Path, notebooks: list[str], find_student, limits: ZipLimits,
     """Every notebook of the export that may be a student's, by (student id, assignment notebook)."""
     stems = [nb[: -len(".ipynb")] for nb in notebooks]
     claims: dict[tuple[str, str], list[Candidate]] = {}
+    root = export.resolve()
     for path in sorted(p for p in export.iterdir() if not is_junk(p.name)):
+        is_folder = stat.S_ISDIR(path.lstat().st_mode)  # a link to a folder is no folder of the export
         source = path.name + ("/" if path.is_dir() else "")
-        if path.is_file() and path.suffix.lower() not in (".ipynb", ".zip"):
+        why = refusal(path, root)
+        if why:
+            report.add(REJECTED, source, None, why)
+            continue
+        if not is_folder and path.suffix.lower() not in (".ipynb", ".zip"):
             report.add(IGNORED, source, None, "not a notebook, a zip or a folder; left in the export")
             continue
         token, own_name, attempt = parse_entry_name(path.name, stems)
@@ -166,7 +226,8 @@ def collect(export: Path, notebooks: list[str], find_student, limits: ZipLimits,
             report.add(UNMATCHED, source, None, f"{why_not}; nothing imported, the file stays in the export")
             continue
         reported_before = len(report.entries)
-        candidates = scan_entry(path, source, own_name, (attempt, copy_number(own_name)), student, limits, report)
+        candidates = scan_entry(path, source, own_name, (attempt, copy_number(own_name)), student, limits, report,
+                                root)
         refused = any(e.outcome in (CORRUPT_ZIP, REJECTED) for e in report.entries[reported_before:])
         if not candidates and not refused:
             report.add(EMPTY, source, student, "holds no notebook")
@@ -285,26 +346,39 @@ def copy_number(name: str) -> int:
 
 
 def scan_entry(path: Path, source: str, own_name: str, base_order: tuple, student: str,
-               limits: ZipLimits, report: IntakeReport) -> list[Candidate]:
-    if path.is_dir():
-        return scan_folder(path, source, base_order, student, limits, report)
+               limits: ZipLimits, report: IntakeReport, root: Path) -> list[Candidate]:
+    """The notebooks of one entry of the export (checked by :func:`refusal` already)."""
+    if stat.S_ISDIR(path.lstat().st_mode):
+        return scan_folder(path, source, base_order, student, limits, report, root)
     if path.suffix.lower() == ".zip":
         return scan_zip(path, source, base_order, student, limits, report)
-    mtime = path.stat().st_mtime
+    mtime = path.lstat().st_mtime
     name = own_name or path.name
     return [Candidate(source, name, path, mtime, (*base_order, copy_number(name), mtime, 0.0))]
 
 
 def scan_folder(folder: Path, source: str, base_order: tuple, student: str,
-                limits: ZipLimits, report: IntakeReport) -> list[Candidate]:
+                limits: ZipLimits, report: IntakeReport, root: Path) -> list[Candidate]:
     found, others = [], []
-    for here, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not is_junk(d))
+    for here, dirs, files in os.walk(folder):  # never descends into a linked folder (followlinks=False)
+        kept = []
+        for name in sorted(d for d in dirs if not is_junk(d)):
+            path = Path(here) / name
+            why = refusal(path, root)
+            if why:
+                report.add(REJECTED, source + path.relative_to(folder).as_posix() + "/", student, why)
+            else:
+                kept.append(name)
+        dirs[:] = kept
         for name in sorted(f for f in files if not is_junk(f)):
             path = Path(here) / name
             label = source + path.relative_to(folder).as_posix()
+            why = refusal(path, root)
+            if why:
+                report.add(REJECTED, label, student, why)
+                continue
             if name.lower().endswith(".ipynb"):
-                mtime = path.stat().st_mtime
+                mtime = path.lstat().st_mtime
                 found.append(Candidate(label, name, path, mtime, (*base_order, copy_number(name), mtime, 0.0)))
             elif name.lower().endswith(".zip"):
                 found += scan_zip(path, label, base_order, student, limits, report)
@@ -338,9 +412,9 @@ def scan_zip(path: Path, source: str, base_order: tuple, student: str,
              limits: ZipLimits, report: IntakeReport) -> list[Candidate]:
     """The notebooks of an uploaded zip, read in memory; what is refused, and why, goes in the report."""
     found, others, total = [], [], 0
-    mtime = path.stat().st_mtime
+    mtime = path.lstat().st_mtime
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular(path) as raw, zipfile.ZipFile(raw) as archive:
             members = archive.infolist()
             if len(members) > limits.members:
                 report.add(REJECTED, source, student, f"holds {len(members)} files, more than the limit of "
@@ -369,6 +443,9 @@ def scan_zip(path: Path, source: str, base_order: tuple, student: str,
                     return []
                 found.append(Candidate(label, parts[-1], data, mtime,
                                        (*base_order, copy_number(parts[-1]), mtime, member_time(info))))
+    except Refused as exc:
+        report.add(REJECTED, source, student, str(exc))
+        return []
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         report.add(CORRUPT_ZIP, source, student, f"cannot be read as a zip ({exc}); nothing imported from it, "
                                                  "ask the student to upload it again")
@@ -437,8 +514,8 @@ def store_all(claims: dict[tuple[str, str], list[Candidate]], submitted: Path, a
                            f"older than {winner.source}, which is kept; not imported (it stays in the export)")
         if winner.name != notebook:
             report.add(RENAMED, winner.source, student, f"stored as {notebook}")
-        store(winner, submitted / student / assignment / notebook, student, report)
-        newest_mtime[student] = max(newest_mtime.get(student, 0.0), winner.mtime)
+        if store(winner, submitted / student / assignment / notebook, student, report):
+            newest_mtime[student] = max(newest_mtime.get(student, 0.0), winner.mtime)
     for student, mtime in newest_mtime.items():
         folder = submitted / student / assignment
         write_timestamp(folder / "timestamp.txt", mtime, student, report)
@@ -447,30 +524,70 @@ def store_all(claims: dict[tuple[str, str], list[Candidate]], submitted: Path, a
                 report.add(MISSING, f"submitted/{student}/{assignment}/", student, f"no {notebook} in the export")
 
 
-def store(candidate: Candidate, target: Path, student: str, report: IntakeReport) -> None:
-    data = candidate.data()
+def store(candidate: Candidate, target: Path, student: str, report: IntakeReport) -> bool:
+    """Write the candidate's bytes to ``target``: a new file (the umask's mode), replaced atomically.
+
+    Returns whether ``target`` holds them now.
+    """
+    try:
+        data = candidate.data()
+    except Refused as exc:
+        report.add(REJECTED, candidate.source, student, str(exc))
+        return False
     relative = "/".join(target.parts[-4:])
-    if target.is_file():
-        if target.read_bytes() == data:
+    submitted = target.parents[2]
+    if not target.parent.resolve().is_relative_to(submitted.resolve()):  # checked before anything is created
+        report.add(REJECTED, candidate.source, student, f"{'/'.join(target.parts[-4:-1])}/ leads out of submitted/ "
+                                                        "(a symbolic link?); nothing written")
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(target):
+        if stat.S_ISREG(target.lstat().st_mode) and same_bytes(target, data):
             report.add(UNCHANGED, candidate.source, student, f"{relative} already holds this notebook")
-            return
+            return True
         aside = moved_aside(target)
         report.add(REPLACED, candidate.source, student, f"{relative} written; the different one that was "
                                                         f"there is kept as {aside.name}")
     else:
-        target.parent.mkdir(parents=True, exist_ok=True)
         report.add(IMPORTED, candidate.source, student, f"{relative} written")
     temporary = target.with_name(f".{target.name}.intake")
-    temporary.write_bytes(data)
-    os.utime(temporary, (candidate.mtime, candidate.mtime))
+    write_new(temporary, data, candidate.mtime)
     os.replace(temporary, target)
+    return True
+
+
+def same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        with open_regular(path) as f:
+            return f.read() == data
+    except Refused:
+        return False
+
+
+def write_new(path: Path, data: bytes, mtime: float | None = None) -> None:
+    """Create ``path`` as a new file (mode 0666 less the umask; never through a link) holding ``data``.
+
+    A leftover of an interrupted import (or anything else by that name) is removed first: removing a
+    link removes the link, not what it points to.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileExistsError:
+        path.unlink()
+        fd = os.open(path, flags, 0o666)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        if mtime is not None:
+            os.utime(f.fileno(), (mtime, mtime))
 
 
 def moved_aside(target: Path) -> Path:
     """Rename ``target`` to a name no other file has, ``<name>.replaced-<UTC time>``, and return it."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     aside, n = target.with_name(f"{target.name}.replaced-{stamp}"), 1
-    while aside.exists():
+    while os.path.lexists(aside):
         n += 1
         aside = target.with_name(f"{target.name}.replaced-{stamp}-{n}")
     target.rename(aside)
@@ -478,8 +595,8 @@ def moved_aside(target: Path) -> Path:
 
 
 def write_timestamp(path: Path, mtime: float, student: str, report: IntakeReport) -> None:
-    if path.exists():
+    if os.path.lexists(path):
         return
     text = datetime.fromtimestamp(mtime, timezone.utc).strftime(TIMESTAMP_FORMAT)
-    path.write_text(text)  # as nbgrader submit writes it
+    write_new(path, text.encode())  # as nbgrader submit writes it
     report.add(TIMESTAMP, "/".join(path.parts[-4:]), student, f"{text} (the file's modification time)")
