@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from autograder.classroom import course
+from tests.test_learner_text import hostile_course  # noqa: F401 (a session fixture: graded once per session)
 
 pytestmark = pytest.mark.slow
 
@@ -220,4 +221,31 @@ def test_learner_fills_an_exercise_and_sees_score_and_named_mistake(browser, lab
     except Exception:
         page.screenshot(path=str(tmp_path / "failure.png"))
         print(f"screenshot: {tmp_path / 'failure.png'}\nJupyterLab log:\n{_tail(log)}")
+        raise
+
+
+# -- a hostile submission's feedback page: the learner's script never runs ---------------------------
+
+
+def test_a_hostile_submissions_feedback_page_runs_none_of_its_script(browser, hostile_course, tmp_path):
+    """The feedback page of a submission whose cells displayed <script>, <img onerror>, JavaScript, SVG
+    with a script, a javascript: link and an iframe, and whose markdown holds raw HTML: opened from
+    disk as the student would, nothing of it runs (no marker set, no title changed, no dialog)."""
+    from tests.fixtures import class_fixture as fixture
+
+    (feedback,) = (hostile_course / "feedback" / "hostile" / fixture.A1).glob("*.html")
+    page = browser.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        page.goto(feedback.resolve().as_uri(), wait_until="load", timeout=WAIT_MS)
+        page.wait_for_timeout(1000)  # an <img onerror> fires once its image failed to load
+        for link in page.locator("a[href]").all():  # a javascript: link would run when clicked
+            assert not (link.get_attribute("href") or "").lower().strip().startswith("javascript:")
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.title() != "pwned" and not dialogs
+        assert page.get_by_text("bold is fine").count() >= 1  # the learner's harmless HTML is shown
+        page.screenshot(path=str(tmp_path / "hostile_feedback.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failure.png"))
         raise

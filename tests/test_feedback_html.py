@@ -36,6 +36,7 @@ from autograder.classroom.feedback import (
     self_contained,
     to_mathml,
 )
+from autograder.grading.sanitise import SanitiseLearnerOutputs
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE_NOTEBOOKS = sorted(glob.glob(str(REPO / "course" / "*" / "*.ipynb")))
@@ -269,15 +270,18 @@ def test_configure_adds_to_nbgraders_feedback_preprocessors_once():
     c = Config()
     configure(c)
     configure(c)
-    assert c.GenerateFeedback.preprocessors == [GetGrades, CSSHTMLHeaderPreprocessor, CleanErrorsForLearner]
+    assert c.GenerateFeedback.preprocessors == [GetGrades, CSSHTMLHeaderPreprocessor, CleanErrorsForLearner,
+                                                SanitiseLearnerOutputs]
     assert c.GenerateFeedback.exporter_class is OfflineFeedbackExporter
 
 
 def test_configure_keeps_preprocessors_already_configured():
     c = Config()
-    c.GenerateFeedback.preprocessors = [GetGrades, "autograder.classroom.feedback.CleanErrorsForLearner"]
+    kept = [GetGrades, "autograder.classroom.feedback.CleanErrorsForLearner",
+            "autograder.grading.sanitise.SanitiseLearnerOutputs"]
+    c.GenerateFeedback.preprocessors = list(kept)
     configure(c)
-    assert c.GenerateFeedback.preprocessors == [GetGrades, "autograder.classroom.feedback.CleanErrorsForLearner"]
+    assert c.GenerateFeedback.preprocessors == kept
 
 
 # -- end to end ---------------------------------------------------------------------------------------
@@ -306,7 +310,8 @@ def feedback_course(tmp_path_factory):
         nbformat.write(nb, folder / NOTEBOOK)
     (root / "nbgrader_config.py").write_text("from autograder.classroom.feedback import configure\nconfigure(get_config())\n")
 
-    autograde = run_nbgrader(["autograde", ASSIGNMENT, "--create", "--Execute.timeout=5"], root, check=False)
+    # 10 s: the looper's cell is stopped, and every other cell stays within it on a loaded machine
+    autograde = run_nbgrader(["autograde", ASSIGNMENT, "--create", "--Execute.timeout=10"], root, check=False)
     assert autograde.returncode == 0, autograde.stderr[-3000:]
     generated = run_nbgrader(["generate_feedback", ASSIGNMENT], root, check=False)
     assert generated.returncode == 0, generated.stderr[-3000:]

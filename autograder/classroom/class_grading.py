@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -40,10 +41,19 @@ MAX_ATTEMPTS = 2  # a submission whose grading process died this many times is r
 _APIS: dict[str, object] = {}
 
 
+def die_with_parent() -> None:
+    """Linux: SIGKILL this process when the process that started it dies (SIGKILL, OOM, a CI time limit)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 def _worker_init(root: str) -> None:
     """Workers ignore Ctrl-C (the main process decides what stops) and write what they and the kernels
     they start print to ``logs/worker-<pid>.log``, not over the progress bar."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()  # a killed grade command takes its workers, and so their sandboxed kernels, with it
     path = Path(root) / LOGS / f"worker-{os.getpid()}.log"
     path.parent.mkdir(parents=True, exist_ok=True)
     log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -148,7 +158,7 @@ def _result(opened: course_dir.Course, gradebook, ready: prepare.Prepared, outco
     """The class report's record of one graded submission: gradebook score, exercises, reasons, flags."""
     from nbgrader.api import MissingEntry
 
-    from autograder.grading.trusted import METADATA_KEY
+    from autograder.classroom.class_report import graded_exercises, notebook_grading
 
     result = {"student": ready.student, "assignment": ready.assignment, "score": 0.0,
               "max_score": gradebook.find_assignment(ready.assignment).max_score,
@@ -165,15 +175,10 @@ def _result(opened: course_dir.Course, gradebook, ready: prepare.Prepared, outco
         if not path.is_file():
             continue
         nb = nbformat.read(path, as_version=4)
-        grading = nb.metadata.get(METADATA_KEY, {})
+        grading = notebook_grading(nb)
         result["reasons"] += [f"{name}: {event}" for event in grading.get("events", [])]
         result["flags"] += list(grading.get("flags", []))
-        for cell in nb.cells:
-            graded = cell.metadata.get(METADATA_KEY) if cell.cell_type == "code" else None
-            if graded:
-                result["exercises"].append({"id": graded.get("exercise", ""), "points": graded.get("points", 0.0),
-                                            "max_points": graded.get("max_points", 0.0), "status": graded.get("status"),
-                                            "mistakes": graded.get("mistakes", []), "flags": graded.get("flags", [])})
+        result["exercises"] += graded_exercises(nb)  # grade cells only: a solution cell's metadata is the learner's
     return result
 
 

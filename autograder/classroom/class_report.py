@@ -22,6 +22,13 @@ Definitions the numbers follow:
 - Assignments and exercises are listed in the order they first appear in the results (notebook order).
 - A student needs attention when the result carries an integrity flag (its own or one of its exercises'), a
   reason, or a status other than ``graded``. Flagged ones are listed first, then ungraded ones, then the rest.
+
+Learner text is data. The grader's ``nncourse_grading`` metadata is read from grade cells only
+(:func:`graded_exercises`): a solution cell, whatever its metadata says, is never an exercise result.
+Every string a learner may influence (student ids come from folder names, notebook names, messages,
+mistakes) is escaped where it is written: in ``summary.md`` as Markdown text (:func:`markdown_text`, no
+raw HTML, link or emphasis), in the CSV files against spreadsheet formulas (:func:`spreadsheet_text`, a
+leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab or carriage return, as OWASP advises).
 """
 from __future__ import annotations
 
@@ -29,13 +36,17 @@ import csv
 import math
 import os
 import statistics
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbgrader.utils import is_grade, is_solution
+
 from autograder.classroom.notebooks import CourseError
 
 GRADED = "graded"
+GRADING_KEY = "nncourse_grading"  # the metadata TrustedExecute writes (autograder.grading.trusted.METADATA_KEY)
 FILES = ("summary.md", "exercises.csv", "students.csv", "flagged.csv", "score_distribution.png", "pass_rates.png")
 SHOWN_IN_TEXT = 3          # hardest exercises, top mistakes and students named per assignment in the text
 LONGEST_LINE_PART = 110    # characters of one student's reasons in the text before it is cut
@@ -143,6 +154,31 @@ def _check(result, where: str) -> None:
         raise CourseError(f"{where} has a score or points that are not finite numbers; fix the grader's results")
 
 
+# --- what the grader wrote into an autograded notebook ---------------------------------------------------------
+
+def is_grade_cell(cell) -> bool:
+    """A grade cell as nbgrader restored it from the gradebook: code, ``grade: true``, not a solution cell."""
+    return cell.get("cell_type") == "code" and is_grade(cell) and not is_solution(cell)
+
+
+def graded_exercises(nb) -> list[dict]:
+    """The exercise results the grader wrote into an autograded notebook, read from its grade cells only."""
+    found = []
+    for cell in nb.cells:
+        graded = cell.metadata.get(GRADING_KEY) if is_grade_cell(cell) else None
+        if isinstance(graded, dict):
+            found.append({"id": graded.get("exercise", ""), "points": graded.get("points", 0.0),
+                          "max_points": graded.get("max_points", 0.0), "status": graded.get("status"),
+                          "mistakes": list(graded.get("mistakes") or []), "flags": list(graded.get("flags") or [])})
+    return found
+
+
+def notebook_grading(nb) -> dict:
+    """The notebook's own grading record (isolation, events, flags), as TrustedExecute wrote it."""
+    grading = nb.metadata.get(GRADING_KEY)
+    return grading if isinstance(grading, dict) else {}
+
+
 def collect(results: list[dict]) -> list[AssignmentStats]:
     """Per-assignment statistics of the results, assignments and exercises in order of first appearance."""
     assignments: dict[str, AssignmentStats] = {}
@@ -222,17 +258,32 @@ def _mistake_part(mistake: tuple[str, str, int]) -> str:
     return f"{text} ({n}, {exercise})"
 
 
+def printable(text) -> str:
+    """``text`` for a terminal: control characters (escape sequences, carriage returns) shown as ``?``."""
+    return "".join("?" if unicodedata.category(char) == "Cc" else char for char in str(text))
+
+
 def _shorten(text: str, limit: int = LONGEST_LINE_PART) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 # --- CSV files -------------------------------------------------------------------------------------------------
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as the start of a formula
+
+
+def spreadsheet_text(value):
+    """A CSV field a spreadsheet shows as text: a string starting like a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([spreadsheet_text(value) for value in row] for row in rows)
 
 
 def _write_exercises_csv(assignments: list[AssignmentStats], path: Path) -> None:
@@ -331,30 +382,50 @@ def _link(target: Path, out_dir: Path) -> str:
         return target.as_posix()
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Characters that can start a link, image, emphasis, code span, math, table cell or heading end in
+# Markdown text (CommonMark lets any ASCII punctuation be escaped with a backslash).
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#!|~$")
+
+
+def _escaped(char: str) -> str:
+    if char in _HTML_SPECIAL:
+        return _HTML_SPECIAL[char]
+    return "\\" + char if char in _MARKDOWN_SPECIAL else char
+
+
+def markdown_text(text) -> str:
+    """``text`` as literal Markdown on one line: no raw HTML, link, image, emphasis, code, math or table cell.
+
+    ``://`` becomes ``\\://``, so a URL in the text is not made a link by autolinking renderers.
+    """
+    escaped = "".join(_escaped(char) for char in " ".join(str(text).split()))
+    return escaped.replace("://", "\\://")
 
 
 def _assignment_markdown(stats: AssignmentStats) -> list[str]:
-    lines = [f"## {stats.assignment}", "", f"- {_counts_line(stats)}", f"- Score (graded): {_score_line(stats)}"]
+    """The assignment's section of summary.md; every name and message in it is :func:`markdown_text`."""
+    md = markdown_text
+    lines = [f"## {md(stats.assignment)}", "", f"- {md(_counts_line(stats))}",
+             f"- Score (graded): {_score_line(stats)}"]
     hardest = stats.hardest()
     if hardest:
         e = hardest[0]
-        lines.append(f"- Hardest exercise: **{e.exercise}**, {_percent(e.pass_rate)} of {e.submissions} graded "
+        lines.append(f"- Hardest exercise: **{md(e.exercise)}**, {_percent(e.pass_rate)} of {e.submissions} graded "
                      f"submissions with full points, mean {_num(e.mean_points, 2)} of {_num(e.max_points)} points")
     else:
         lines.append("- Hardest exercise: none (no exercise worth points was graded)")
     mistakes = stats.top_mistakes()
-    lines.append("- Most common mistakes: " + ("; ".join(_mistake_part(m) for m in mistakes[:5]) or "none named"))
+    lines.append("- Most common mistakes: " + ("; ".join(md(_mistake_part(m)) for m in mistakes[:5]) or "none named"))
     if stats.exercises:
         lines += ["", "| exercise | max points | graded | full points | mean points | most common mistakes |",
                   "|---|---|---|---|---|---|"]
-        lines += [f"| {_cell(e.exercise)} | {_num(e.max_points)} | {e.submissions} | {_percent(e.pass_rate)} | "
-                  f"{_num(e.mean_points, 2)} | {_cell(_mistakes_cell(e.mistakes)) or '—'} |"
+        lines += [f"| {md(e.exercise)} | {_num(e.max_points)} | {e.submissions} | {_percent(e.pass_rate)} | "
+                  f"{_num(e.mean_points, 2)} | {md(_mistakes_cell(e.mistakes)) or '—'} |"
                   for e in stats.exercises.values()]
     attention = stats.needing_attention()
     lines += ["", f"### Students needing attention ({len(attention)})", ""]
-    lines += [f"- **{r['student']}**: " + "; ".join(concerns(r)) for r in attention] or ["None."]
+    lines += [f"- **{md(r['student'])}**: " + md("; ".join(concerns(r))) for r in attention] or ["None."]
     return lines + [""]
 
 
@@ -390,7 +461,8 @@ def _assignment_text(stats: AssignmentStats) -> list[str]:
         return lines + ["  needing attention: none"]
     more = f" (and {len(attention) - SHOWN_IN_TEXT} more in flagged.csv)" if len(attention) > SHOWN_IN_TEXT else ""
     lines.append(f"  needing attention: {len(attention)}{more}")
-    lines += [f"    {r['student']}: {_shorten('; '.join(concerns(r)))}" for r in attention[:SHOWN_IN_TEXT]]
+    lines += [f"    {printable(r['student'])}: {_shorten(printable('; '.join(concerns(r))))}"
+              for r in attention[:SHOWN_IN_TEXT]]
     return lines
 
 

@@ -10,8 +10,12 @@ preprocessors (``GetGrades`` ...), and adds two things:
   ``\[...\]`` with one backslash as Jupyter does, and writes each formula as MathML with
   ``latex2mathml``: browsers render MathML without any script. A formula whose MathML is not
   well-formed, or still holds a command latex2mathml did not know, is shown as LaTeX in ``<code>``.
-  The rendered page then loses every script and stylesheet loaded from a URL (the template's MathJax
-  from a CDN), the MathJax configuration and the template's comments.
+  The HTML of every markdown cell is then cleaned by :func:`autograder.grading.sanitise.clean_html`
+  (an allowlist that keeps MathML), so no learner markdown runs script. The rendered page then
+  loses every script and stylesheet loaded from a URL (the template's MathJax from a CDN), the
+  MathJax configuration and the template's comments.
+* :class:`autograder.grading.sanitise.SanitiseLearnerOutputs`, run after CleanErrorsForLearner: the
+  learner's outputs and markdown as data, also for notebooks autograded without it.
 * :class:`CleanErrorsForLearner`, run on the copy of the notebook being exported (the autograded
   notebook the instructor sees is never written). A cell stopped by the time limit (the kernel's
   ``KeyboardInterrupt`` after nbclient's interrupt, nbgrader's ``CellTimeoutError``, the grader's
@@ -36,6 +40,8 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from nbgrader.converters import GenerateFeedback
 from traitlets import Bool
+
+from autograder.grading.sanitise import SanitiseLearnerOutputs, clean_html
 
 TIMEOUT_MESSAGE = "This cell did not finish within the time limit and was stopped."
 FALLBACK_CLASS = "latex-unconverted"  # class of the <code> that shows a formula latex2mathml could not convert
@@ -162,7 +168,7 @@ class OfflineFeedbackExporter(HTMLExporter):
             exclude_anchor_links=self.exclude_anchor_links,
             **self.lexer_options,
         )
-        return markdown_to_html(source, renderer)
+        return clean_html(markdown_to_html(source, renderer))
 
     def from_notebook_node(self, nb, resources=None, **kw):
         page, resources = super().from_notebook_node(nb, resources, **kw)
@@ -249,13 +255,13 @@ def configure(c) -> None:
 
     ``c`` is the traitlets Config of an ``nbgrader_config.py``. nbgrader's feedback preprocessors
     (``GenerateFeedback.preprocessors``, as configured or nbgrader's default) are kept and
-    CleanErrorsForLearner is added after them; OfflineFeedbackExporter becomes the exporter, still
-    with nbgrader's feedback template.
+    CleanErrorsForLearner and SanitiseLearnerOutputs are added after them; OfflineFeedbackExporter
+    becomes the exporter, still with nbgrader's feedback template.
     """
     configured = "preprocessors" in c.GenerateFeedback
     preprocessors = list(c.GenerateFeedback.preprocessors if configured else GenerateFeedback.preprocessors.default())
-    name = f"{CleanErrorsForLearner.__module__}.{CleanErrorsForLearner.__qualname__}"
-    if CleanErrorsForLearner not in preprocessors and name not in preprocessors:
-        preprocessors.append(CleanErrorsForLearner)
+    for added in (CleanErrorsForLearner, SanitiseLearnerOutputs):
+        if added not in preprocessors and f"{added.__module__}.{added.__qualname__}" not in preprocessors:
+            preprocessors.append(added)
     c.GenerateFeedback.preprocessors = preprocessors
     c.GenerateFeedback.exporter_class = OfflineFeedbackExporter

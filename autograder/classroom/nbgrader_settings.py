@@ -33,6 +33,7 @@ def configure(c, *, source_directory: str = "source", config_file: str | None = 
 
     from autograder.classroom import feedback
     from autograder.grading.require_score import RequireScore
+    from autograder.grading.sanitise import SanitiseLearnerOutputs
     from autograder.grading.trusted import TrustedExecute
 
     c.CourseDirectory.course_id = COURSE_ID
@@ -52,8 +53,11 @@ def configure(c, *, source_directory: str = "source", config_file: str | None = 
     # Every grade cell is scored by the trusted side (autograder/grading/trusted.py): the learner's code runs in an
     # isolated kernel and is only called with plain data. RequireScore zeroes any grade cell left without a score.
     c.TrustedExecute.isolation = "auto"   # namespace (root on Linux) or limits; see autograder/grading/sandbox.py
+    # The autograded notebook (what the formgrader shows) then holds the learner's outputs and markdown as
+    # data: nothing in it runs script in the instructor's browser (autograder/grading/sanitise.py).
     c.Autograde.autograde_preprocessors = [
         TrustedExecute,
+        SanitiseLearnerOutputs,
         RequireScore,
         IgnorePattern,
         ClearMetadataPreprocessor,
@@ -69,11 +73,13 @@ def configure(c, *, source_directory: str = "source", config_file: str | None = 
 def missing_settings(config) -> list[str]:
     """What of :func:`configure` a loaded nbgrader Config lacks (empty when all is in force)."""
     from autograder.grading.require_score import RequireScore
+    from autograder.grading.sanitise import SanitiseLearnerOutputs
     from autograder.grading.trusted import TrustedExecute
 
     preprocessors = config.Autograde.get("autograde_preprocessors", [])
     named = {p if isinstance(p, str) else f"{p.__module__}.{p.__qualname__}" for p in preprocessors}
-    missing = [f"Autograde.autograde_preprocessors has no {cls.__qualname__}" for cls in (TrustedExecute, RequireScore)
+    required = (TrustedExecute, SanitiseLearnerOutputs, RequireScore)
+    missing = [f"Autograde.autograde_preprocessors has no {cls.__qualname__}" for cls in required
                if f"{cls.__module__}.{cls.__qualname__}" not in named and cls not in preprocessors]
     if config.CourseDirectory.get("course_id") != COURSE_ID:
         missing.append(f"CourseDirectory.course_id is not {COURSE_ID!r}")
