@@ -4,8 +4,9 @@
 
 *before*: nbgrader's own ``Execute`` (the score is whatever the learner's kernel displays) with
 ``RequireScore``; *after*: the course's configuration (``TrustedExecute``: isolated kernel, every case
-a plain-data round trip, the reference and hidden cases on the grader's side). Also times the
-in-notebook ``grade()`` a learner runs, in both modes. Prints medians; a benchmark, not a test.
+a plain-data round trip, the reference and hidden cases on the grader's side), at every isolation level
+this machine allows (``bubblewrap``, ``namespace``, ``limits``). Also times the in-notebook ``grade()`` a
+learner runs, in both modes. Prints medians; a benchmark, not a test.
 """
 import argparse
 import json
@@ -28,7 +29,7 @@ from autograder.classroom.course import (  # noqa: E402
     generate_learner_versions,
     tool_env,
 )
-from autograder.grading import engine, sandbox
+from autograder.grading import engine, sandbox  # noqa: E402
 from autograder.learner import bundle  # noqa: E402
 from tests.fixtures import submissions_01 as subs  # noqa: E402
 from tests.test_nbgrader_e2e import ASSIGNMENT, NOTEBOOK, _submission  # noqa: E402
@@ -37,6 +38,15 @@ BEFORE = f'''exec(open({str(ROOT / "nbgrader_config.py")!r}).read())
 from nbgrader.preprocessors import Execute
 c.Autograde.autograde_preprocessors = [Execute] + c.Autograde.autograde_preprocessors[1:]
 '''
+AT_LEVEL = f'''exec(open({str(ROOT / "nbgrader_config.py")!r}).read())
+c.TrustedExecute.isolation = {{level!r}}
+'''
+
+
+def levels() -> list[str]:
+    """The isolation levels this machine can build, best first."""
+    found = ["bubblewrap"] if sandbox.bubblewrap_available() else []
+    return found + (["namespace"] if sandbox.namespaces_available() else []) + ["limits"]
 
 
 def autograde_seconds(course: Path, config_dir: Path) -> float:
@@ -75,12 +85,19 @@ def main() -> None:
         (before_dir / "nbgrader_config.py").write_text(BEFORE)
         autograde_seconds(course, ROOT)  # create the gradebook and warm the caches
         before = [autograde_seconds(course, before_dir) for _ in range(args.repeat)]
-        after = [autograde_seconds(course, ROOT) for _ in range(args.repeat)]
-        b, a = statistics.median(before), statistics.median(after)
-        print(f"isolation: {sandbox.best_level()}")
+        after = {}
+        for level in levels():
+            config_dir = tmp / level
+            config_dir.mkdir()
+            (config_dir / "nbgrader_config.py").write_text(AT_LEVEL.format(level=level))
+            after[level] = [autograde_seconds(course, config_dir) for _ in range(args.repeat)]
+        b = statistics.median(before)
+        print(f"isolation by default here: {sandbox.best_level()}")
         print(f"autograde one submission, before (kernel decides): median {b:5.2f} s  runs {before}")
-        print(f"autograde one submission, after (trusted):         median {a:5.2f} s  runs {after}")
-        print(f"ratio after/before: {a / b:.2f}")
+        for level, runs in after.items():
+            a = statistics.median(runs)
+            print(f"autograde one submission, trusted, {level:10s}:   median {a:5.2f} s  runs {runs}  "
+                  f"ratio to before {a / b:.2f}")
 
         add_class_checks(released, [ASSIGNMENT])
         checks = bundle.PublicChecks(json.loads((released / ASSIGNMENT / bundle.FILENAME).read_text()))

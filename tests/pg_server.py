@@ -39,7 +39,7 @@ MISSING = "Debian's postgresql is not installed: apt-get install postgresql"
 
 # Appended to the new cluster's postgresql.conf; {socket_dir} is quoted for it.
 SERVER_SETTINGS = """
-listen_addresses = ''
+listen_addresses = '{listen}'
 unix_socket_directories = '{socket_dir}'
 port = {port}
 fsync = off
@@ -74,6 +74,7 @@ class PostgresServer:
     bin_dir: Path
     base: Path  # data/ (the cluster), socket/ and server.log live here
     run_as: pwd.struct_passwd | None  # the system user the server runs as; None: the current user
+    port: int = PORT  # names the socket file; with a TCP listener, also its port on 127.0.0.1
 
     @property
     def data_dir(self) -> Path:
@@ -89,14 +90,14 @@ class PostgresServer:
 
     def url(self, database: str) -> str:
         """The SQLAlchemy URL of ``database`` on this server, as nbgrader's ``db_url`` takes it."""
-        return f"postgresql+psycopg2://{SUPERUSER}@/{database}?host={quote(str(self.socket_dir))}&port={PORT}"
+        return f"postgresql+psycopg2://{SUPERUSER}@/{database}?host={quote(str(self.socket_dir))}&port={self.port}"
 
     def create_database(self, name: str) -> str:
         """Create an empty database; return its SQLAlchemy URL."""
         import psycopg2  # here, not at the top: without it the module still imports and the fixture skips
         from psycopg2 import sql
 
-        connection = psycopg2.connect(host=str(self.socket_dir), port=PORT, user=SUPERUSER, dbname="postgres")
+        connection = psycopg2.connect(host=str(self.socket_dir), port=self.port, user=SUPERUSER, dbname="postgres")
         try:
             connection.autocommit = True  # CREATE DATABASE cannot run inside a transaction
             with connection.cursor() as cursor:
@@ -142,8 +143,12 @@ def _server_user() -> pwd.struct_passwd | None:
                             "reinstall Debian's postgresql package or run the tests as another user") from None
 
 
-def start_server() -> PostgresServer:
+def start_server(tcp_port: int | None = None) -> PostgresServer:
     """Initialise a cluster in a new temporary directory and start a server on it; ``stop()`` it when done.
+
+    ``tcp_port`` also listens on 127.0.0.1 at that port, trusting every connection (what ``initdb
+    --auth=trust`` sets up), as a careless instructor's gradebook server would: the grading sandbox's
+    tests use it as a target that learner code must not reach.
 
     Raises PostgresMissing when the binaries or psycopg2 are not installed, PostgresError when they
     are but the server does not come up.
@@ -154,9 +159,9 @@ def start_server() -> PostgresServer:
     if importlib.util.find_spec("psycopg2") is None:
         raise PostgresMissing("psycopg2 is not installed: pip install psycopg2-binary")
     run_as = _server_user()
-    server = PostgresServer(bin_dir, Path(tempfile.mkdtemp(prefix="nncourse-pg-")), run_as)
+    server = PostgresServer(bin_dir, Path(tempfile.mkdtemp(prefix="nncourse-pg-")), run_as, tcp_port or PORT)
     try:
-        socket_file = server.socket_dir / f".s.PGSQL.{PORT}"
+        socket_file = server.socket_dir / f".s.PGSQL.{server.port}"
         if len(str(socket_file)) > SOCKET_PATH_MAX:
             raise PostgresError(f"the socket path {socket_file} is too long for a unix socket: "
                                 "set TMPDIR to a shorter folder")
@@ -167,7 +172,11 @@ def start_server() -> PostgresServer:
         _run(server, [bin_dir / "initdb", "-D", server.data_dir, "-U", SUPERUSER, "--auth=trust",
                       "--encoding=UTF8", "--locale=C", "--no-sync"], "initdb")
         with open(server.data_dir / "postgresql.conf", "a") as conf:
-            conf.write(SERVER_SETTINGS.format(socket_dir=str(server.socket_dir).replace("'", "''"), port=PORT))
+            conf.write(SERVER_SETTINGS.format(socket_dir=str(server.socket_dir).replace("'", "''"), port=server.port,
+                                              listen="127.0.0.1" if tcp_port else ""))
+        if tcp_port:
+            with open(server.data_dir / "pg_hba.conf", "a") as hba:
+                hba.write("host all all 127.0.0.1/32 trust\n")
         _run(server, [bin_dir / "pg_ctl", "-D", server.data_dir, "-l", server.log_file,
                       "-w", "-t", START_TIMEOUT_S, "start"], "start")
     except BaseException:

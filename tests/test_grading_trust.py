@@ -77,7 +77,7 @@ def test_honest_submissions_keep_full_marks_and_no_flag(graded, student):
     root, result, scores, _ = graded
     assert scores[student] == 10.0, result.stderr[-3000:]
     assert not any(_flags(root, student).values())
-    assert _autograded(root, student).metadata.nncourse_grading.isolation == "namespace"
+    assert _autograded(root, student).metadata.nncourse_grading.isolation == sandbox.best_level()
 
 
 @pytest.mark.parametrize("student", sorted(hostile.ATTACKS))

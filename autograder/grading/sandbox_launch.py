@@ -1,31 +1,42 @@
-"""Start a learner's kernel inside the sandbox: ``python -I -S sandbox_launch.py PLAN.json``.
+"""Start a learner's kernel inside the sandbox: ``python -I -S sandbox_launch.py outer|inner PLAN.json``.
 
-Run by :mod:`autograder.grading.sandbox`, as the grader's user, before any learner code exists. Standard
-library only, so it runs with the site directory switched off. In ``namespace`` mode it is already
-inside fresh mount and PID namespaces (``unshare``); it then
+Run by :mod:`autograder.grading.sandbox`, as the grader's user, before any learner code exists.
+Standard library only, so it runs with the site directory switched off. Two steps:
 
-1. hides every path in ``masks`` under an empty tmpfs (the repository with the reference library and
-   the exercise definitions, the course directory with the gradebook, the secret and every other
-   student's files, the grader's home, ``/tmp``),
-2. binds back read-only the paths in ``keep`` (the Python installation the kernel needs),
-3. binds the staging folder (a copy of the submission, a home, the connection file, the learner
-   package) at ``/tmp/nncourse-sandbox`` and the submission copy at the notebook's own path,
-
-and in both modes sets the resource limits, drops to the unprivileged user and group (when started
-as root) and replaces itself with the kernel, with a clean environment.
+``outer`` (on the host, started by the grader)
+    asks the kernel to kill it when the grader dies (``PR_SET_PDEATHSIG``, kept across ``exec``),
+    joins the submission's cgroups (every process it starts inherits them), then replaces itself
+    with the isolation command of the plan (``bwrap ...`` or ``unshare ...``), whose command is the
+    ``inner`` step; at the ``limits`` level it goes on with the inner step itself.
+``inner`` (inside the sandbox)
+    in ``namespace`` mode (the fallback when bubblewrap is missing; ``unshare`` made the mount, PID
+    and network namespaces) first hides every path in ``masks`` under an empty tmpfs, binds back
+    read-only the paths in ``keep`` (the Python installation) and binds the staging folder and the
+    submission copy; in every mode it then sets the rlimits, drops to the unprivileged user and
+    group (when started as root), asks again to die with its parent (changing the uid cleared
+    that) and replaces itself with the kernel, with a clean environment.
 """
 import ctypes
 import json
 import os
 import resource
+import signal
 import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-INSIDE = "/tmp/nncourse-sandbox"
+PR_SET_PDEATHSIG = 1
 LIMITS = {"memory_bytes": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
           "processes": resource.RLIMIT_NPROC, "file_bytes": resource.RLIMIT_FSIZE,
           "open_files": resource.RLIMIT_NOFILE, "core_bytes": resource.RLIMIT_CORE}
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent():
+    """SIGKILL this process when its parent dies; exit at once if the parent is already gone."""
+    parent = os.getppid()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _mount(source, target, fstype, flags, data=None):
@@ -42,40 +53,55 @@ def _bind_readonly(fd, target):
 
 
 def build_namespace(plan):
-    """Steps 1-3 of the module docstring; returns the staging folder's path inside."""
+    """The ``namespace`` mounts (see the module docstring)."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     keep = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in plan["keep"] if os.path.isdir(path)}
     stage = os.open(plan["stage"], os.O_RDONLY | os.O_DIRECTORY)
-    for path in plan["masks"]:
+    for path, size in plan["masks"]:
         if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" if path == "/tmp" else "mode=755")
+            mode = "mode=1777" if size else "mode=755"
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"{mode},size={size or 65536}")
     for path, fd in keep.items():
         _bind_readonly(fd, path)
         os.close(fd)
-    os.makedirs(INSIDE, exist_ok=True)
-    _mount(f"/proc/self/fd/{stage}", INSIDE, None, MS_BIND)
+    for path in plan["masks_after_keep"]:
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=755,size=4096")
+    os.makedirs(plan["stage"], exist_ok=True)
+    _mount(f"/proc/self/fd/{stage}", plan["stage"], None, MS_BIND)
     os.close(stage)
     os.makedirs(plan["workdir"], exist_ok=True)
-    _mount(INSIDE + "/work", plan["workdir"], None, MS_BIND)
-    return INSIDE
+    _mount(plan["stage"] + "/work", plan["workdir"], None, MS_BIND)
 
 
-def main(plan_path):
-    with open(plan_path) as f:
-        plan = json.load(f)
-    stage = build_namespace(plan) if plan["level"] == "namespace" else plan["stage"]
-    workdir = plan["workdir"] if plan["level"] == "namespace" else stage + "/work"
+def outer(plan):
+    die_with_parent()
+    for procs in plan["cgroup_procs"]:
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+    if plan["wrapper"]:
+        os.execvp(plan["wrapper"][0], plan["wrapper"])
+    inner(plan)
+
+
+def inner(plan):
+    if plan["level"] == "namespace":
+        build_namespace(plan)
     for name, value in plan["limits"].items():
         resource.setrlimit(LIMITS[name], (value, value))
     if os.geteuid() == 0 and plan.get("uid") is not None:
         os.setgroups([])
         os.setgid(plan["gid"])
         os.setuid(plan["uid"])
-    os.chdir(workdir)
-    env = {key: value.replace("{stage}", stage) for key, value in plan["env"].items()}
-    argv = [arg.replace("{stage}", stage) for arg in plan["argv"]]
+    die_with_parent()
+    os.chdir(plan["workdir"])
+    env = {key: value.replace("{stage}", plan["stage"]) for key, value in plan["env"].items()}
+    argv = [arg.replace("{stage}", plan["stage"]) for arg in plan["argv"]]
     os.execve(argv[0], argv, env)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    step, plan_path = sys.argv[1], sys.argv[2]
+    with open(plan_path) as f:
+        loaded = json.load(f)
+    outer(loaded) if step == "outer" else inner(loaded)
