@@ -1,6 +1,6 @@
 """Grading a whole class with ``python -m autograder grade``, as an instructor runs it.
 
-The fixture class (tests/fixtures/class_fixture.py: 31 students, assignments 01 and 02, correct,
+The fixture class (tests/fixtures/class_fixture.py: 33 students, assignments 01 and 02, correct,
 partial, broken, malformed and hostile notebooks) is graded from a course directory made by
 ``course init`` outside the repository, by the environment's Python without an activated
 environment (its ``bin`` is not on PATH), from another working directory. Asserted: each student's
@@ -216,7 +216,8 @@ def test_a_platform_export_is_imported_then_graded(tmp_path):
                      "--no-progress", cwd=tmp_path).stdout
     report = students_csv(root)
     assert float(report[("jdoe", fixture.A1)]["score"]) == 10.0, out
-    assert float(report[("jnunez", fixture.A1)]["score"]) == pytest.approx(7.07, abs=1e-9), out
+    one_mistake = fixture.submissions_01.EXPECTED["mistake"]
+    assert float(report[("jnunez", fixture.A1)]["score"]) == pytest.approx(one_mistake, abs=1e-9), out
 
 
 def test_an_interrupted_run_loses_nothing(tmp_path):

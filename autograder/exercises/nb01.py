@@ -27,11 +27,14 @@ def _neuron_public(rng):
 
 
 def _neuron_hidden(rng):
+    # No hidden case may be passed by an answer that ignores the inputs (a constant 0): the ReLU neuron fires.
     cases = []
     for d, act in [(1, "sigmoid"), (5, "tanh"), (8, "identity"), (3, "relu")]:
-        x, w = rng.normal(size=d), rng.normal(size=d)
+        x, w, b = rng.normal(size=d), rng.normal(size=d), float(rng.normal()) + 0.5
+        if act == "relu" and np.dot(w, x) + b <= 0:
+            w, b = -w, abs(b)
         label = f"{d} random input{'s' if d > 1 else ''}, activation={act}"
-        cases.append(Case(label, (x, w, float(rng.normal()) + 0.5, Fn(act))))
+        cases.append(Case(label, (x, w, b, Fn(act))))
     return cases
 
 
@@ -152,9 +155,10 @@ def _output_public(rng):
 
 
 def _output_hidden(rng):
-    return [Case("task='multiclass', n_classes=3", ("multiclass", 3)),
+    few, many = int(rng.integers(3, 10)), int(rng.integers(11, 1000))  # drawn from the course's secret
+    return [Case(f"task='multiclass', n_classes={few}", ("multiclass", few)),
             Case("task='regression', n_classes=1", ("regression", 1)),
-            Case("task='multiclass', n_classes=26", ("multiclass", 26))]
+            Case(f"task='multiclass', n_classes={many}", ("multiclass", many))]
 
 
 OUTPUT_LAYER = Exercise(

@@ -106,6 +106,14 @@ TANH = Exercise(
 
 
 # ----------------------------------------------------------------------------- 02.relu
+# A hidden case whose expected answer is all zeros would be passed by code that ignores its input (a lookup
+# table of the public cases with a zero fallback): edge cases keep one entry that gives a non-zero answer.
+def _all_negative_but_last(rng, n: int) -> np.ndarray:
+    z = -np.abs(rng.normal(size=n)) - 0.1
+    z[-1] = -z[-1]
+    return z
+
+
 def _relu_public(rng):
     return [_z_case([-2.0, -0.5, 0.0, 0.5, 2.0]),
             _z_case([[1.5, -3.0], [0.0, 4.0], [-0.1, 0.2]]),
@@ -115,7 +123,7 @@ def _relu_public(rng):
 def _relu_hidden(rng):
     return [_batch_case(rng, (6, 5), 2.0, "a random batch"),
             Case("all positive inputs", (np.abs(rng.normal(size=(4, 3))) + 0.1,)),
-            Case("all negative inputs", (-np.abs(rng.normal(size=7)) - 0.1,)),
+            Case("negative inputs but the last", (_all_negative_but_last(rng, 7),)),
             Case("a batch with exact zeros", (np.array([[0.0, -1.0, 2.0], [3.0, 0.0, -4.0]]),)),
             _batch_case(rng, (1, 9), 100.0, "large values")]
 
@@ -156,7 +164,7 @@ def _leaky_hidden(rng):
     for alpha in (0.05, 0.3):
         cases.append(Case(f"a random batch, alpha={alpha}", (2.0 * rng.normal(size=(3, 6)),), {"alpha": alpha}))
     cases += [Case("all negative inputs, alpha=0.2", (-np.abs(rng.normal(size=6)) - 0.1,), {"alpha": 0.2}),
-              Case("exact zeros, default alpha", (np.zeros(4),)),
+              Case("exact zeros and one positive value, default alpha", (np.array([0.0, 0.0, 0.0, 0.0, 1.5]),)),
               Case("large values, alpha=0.01", (100.0 * rng.normal(size=(2, 5)),), {"alpha": 0.01})]
     return cases
 
@@ -270,12 +278,15 @@ def _stable_public(rng):
     return [_z_case([-1000.0, 0.0, 1000.0]),
             _z_case(np.linspace(-50.0, 50.0, 5)),
             _z_case([[-800.0, 3.0], [-1.0, 750.0]]),
-            _z_case([-2.0, -0.5, 0.5, 2.0])]
+            _z_case([-2.0, -0.5, 0.5, 2.0]),
+            # just past exp's overflow (e^710 is inf): sigma is 4e-309..1e-315, and the textbook formula says 0,
+            # so the overflow shows in the values, which no silenced or forged warning can change
+            _z_case([-725.0, -720.0, -710.0, 0.0, 710.0])]
 
 
 def _stable_hidden(rng):
     return [Case("a random batch of ordinary values", (2.0 * rng.normal(size=(4, 5)),)),
-            Case("large negative values (to -1000)", (-np.abs(1000.0 * rng.uniform(0.5, 1.0, size=6)),)),
+            Case("large negative values (to -1000) and -2", (np.append(-1000.0 * rng.uniform(0.5, 1.0, size=6), -2.0),)),
             Case("large positive values (to 1000)", (np.abs(1000.0 * rng.uniform(0.5, 1.0, size=6)),)),
             Case("mixed huge values in one row", (np.array([[1000.0, -1000.0, 0.0, -710.0, 710.0]]),)),
             Case("values around the float64 limit of exp (|z| near 709)", (np.array([-709.0, -710.0, -745.0, 745.0]),)),
@@ -304,8 +315,9 @@ STABLE_SIGMOID = Exercise(
     reference=A.sigmoid,
     public_cases=_stable_public,
     hidden_cases=_stable_hidden,
-    # atol 1e-12: sigma(-1000) is 5e-435, which underflows to 0 in any float64 evaluation; all else agrees to ~1e-16.
-    compare=ArrayClose(rtol=1e-9, atol=1e-12),
+    # relative: sigma(-720) = 2e-313 must not come back as 0 (the overflowed textbook formula); atol 1e-320 only
+    # absorbs the last subnormals (sigma(-745) is 5e-324, sigma(-1000) underflows to 0 in any float64 evaluation).
+    compare=ArrayClose(rtol=1e-9, atol=1e-320),
     forbid_warnings=True,   # an overflow in exp fails the case even where the values come out right
     hints=[
         "For z >= 0, 1 / (1 + e^-z) is safe (e^-z <= 1). For z < 0, multiply top and bottom by e^z: "
@@ -404,8 +416,8 @@ def _relu_grad_hidden(rng):
     z = 2.0 * rng.normal(size=(4, 6))
     z[0, :2] = 0.0
     return [Case("a random batch with some exact zeros", (z,)),
-            Case("all negative inputs", (-np.abs(rng.normal(size=5)) - 0.1,)),
-            Case("exact zeros only", (np.zeros(4),)),
+            Case("negative inputs but the last", (_all_negative_but_last(rng, 5),)),
+            Case("exact zeros and one positive value", (np.array([0.0, 0.0, 0.0, 0.0, 0.5]),)),
             Case("large positive values", (np.abs(100.0 * rng.normal(size=(2, 3))) + 2.0,)),
             Case("tiny values on both sides of 0", (np.array([-1e-12, 0.0, 1e-12, -1e-300, 1e-300]),))]
 

@@ -206,9 +206,16 @@ def _relu_public(rng):
             _relu_case(rng, (4, 5)), _relu_case(rng, (3,))]
 
 
+def _negative_but_last(rng, shape) -> np.ndarray:
+    """Negative inputs but the last one: a gradient of all zeros would be passed by code that ignores its inputs."""
+    x = -np.abs(rng.normal(size=shape)) - 0.01
+    x.flat[-1] = -x.flat[-1]
+    return x
+
+
 def _relu_hidden(rng):
     return [_relu_case(rng, (2, 3, 4), "a 3-D input of shape (2, 3, 4)"),
-            _relu_case(rng, None, "all inputs negative", x=-np.abs(rng.normal(size=(3, 4))) - 0.01),
+            _relu_case(rng, None, "all inputs negative but the last", x=_negative_but_last(rng, (3, 4))),
             _relu_case(rng, None, "all inputs positive", x=np.abs(rng.normal(size=(3, 4))) + 0.01),
             _relu_case(rng, (32, 10), "a batch of 32 with 10 units"),
             _relu_case(rng, None, "inputs very close to 0 on both sides", x=1e-9 * rng.normal(size=(4, 4)))]
@@ -446,7 +453,7 @@ def _relerr_hidden(rng):
             _relerr_case(a, 2 * a, "a gradient off by a factor 2"),
             _relerr_case(a, -a, "opposite signs"),
             _relerr_case(tiny, tiny_b, "one pair of entries both smaller than 1e-8"),
-            _relerr_case(np.zeros(3), np.zeros(3), "two zero arrays"),
+            _relerr_case([0.0, 0.0, 1e-3], np.zeros(3), "zero arrays but one entry (0 / 0 elsewhere)"),
             _relerr_case(rng.normal(size=7), rng.normal(size=7), "two unrelated arrays")]
 
 

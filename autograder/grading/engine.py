@@ -7,13 +7,17 @@ kernel (:mod:`autograder.grading.trusted`). The reference and the catalogued mis
 the side that holds them; learner code never sees them. Every call gets fresh inputs rebuilt from
 the request (so it cannot corrupt a test), fixed random seeds (the learner's random state is
 restored afterwards) and captured output and warnings (so nothing reaches stderr).
+
+At grading with a course secret, the public cases together weigh :data:`PUBLIC_SHARE` of the exercise and
+the hidden cases the rest (:func:`case_weights`): a class release ships every public case's inputs and
+expected value, so code that only looks those up must not earn more than that share.
 """
 from __future__ import annotations
 
 import uuid
 from typing import Callable
 
-from autograder.exercise import Exercise
+from autograder.exercise import Case, Exercise
 from autograder.learner import wire
 from autograder.learner.judge import (  # noqa: F401
     ERROR,
@@ -32,6 +36,7 @@ from autograder.learner.judge import (  # noqa: F401
 
 Worker = Callable[[dict], dict]
 TARGET = "answer"  # the learner's object's name in a local namespace
+PUBLIC_SHARE = 0.1  # at grading with a course secret: the share of the points all public cases weigh together
 
 
 class WorkerLost(Exception):
@@ -47,6 +52,24 @@ def info(exercise: Exercise) -> Info:
     return Info(exercise.id, exercise.title, exercise.points, list(exercise.hints))
 
 
+def case_weights(suite: list[tuple[Case, bool]], secret: str | None) -> list[float]:
+    """Each case's weight in the exercise's points.
+
+    Without a secret (a notebook's check, the self-paced hidden set): the cases' own weights. At grading
+    with the course's secret, the public cases (whose inputs and expected values every student holds)
+    share :data:`PUBLIC_SHARE` of the points and the hidden cases, drawn from the secret, the rest; each
+    case keeps its relative weight within its group. An exercise without hidden cases (a concept question,
+    whose one case ships to no one) keeps its weights.
+    """
+    own = [case.weight for case, _ in suite]
+    public_total = sum(w for w, (_, is_hidden) in zip(own, suite) if not is_hidden)
+    hidden_total = sum(w for w, (_, is_hidden) in zip(own, suite) if is_hidden)
+    if not secret or not public_total or not hidden_total:
+        return own
+    return [w * ((1 - PUBLIC_SHARE) / hidden_total if is_hidden else PUBLIC_SHARE / public_total)
+            for w, (_, is_hidden) in zip(own, suite)]
+
+
 def _served(fn, request: dict) -> Answer:
     return read_reply(wire.serve(request, {request["target"]: fn}))
 
@@ -56,24 +79,26 @@ def run(exercise: Exercise, obj=None, hidden: bool = False, *, worker: Worker | 
     """Check the learner's object against every case (public, plus hidden ones if asked).
 
     Give ``obj`` to check an object in this process, or a ``worker`` that reaches it elsewhere by
-    the name ``target``. ``secret`` draws the hidden cases of a course (None: the self-paced set).
+    the name ``target``. ``secret`` draws the hidden cases of a course (None: the self-paced set) and
+    weighs them against the public ones (:func:`case_weights`).
     """
     worker = worker or local_worker(obj, target)
     outcome = Outcome(info(exercise), hidden)
     runs: list[tuple[dict, Answer]] = []
-    for case, is_hidden in exercise.suite(hidden, secret):
+    suite = exercise.suite(hidden, secret)
+    weights = case_weights(suite, secret)
+    for index, (case, is_hidden) in enumerate(suite):
         request = case.request(target)
         expected = _served(exercise.reference, request)
         try:
             answer = read_reply(worker(dict(request, nonce=uuid.uuid4().hex)))
         except wire.WireError as exc:
             outcome.cases.append(CaseResult(case.label, ERROR, f"the reply from your code was unreadable ({exc})",
-                                            hidden=is_hidden))
+                                            hidden=is_hidden, weight=weights[index]))
             continue
         except WorkerLost as exc:  # this case and every later one: the code is gone
-            done = len(outcome.cases)
-            outcome.cases += [CaseResult(c.label, ERROR, str(exc), hidden=h)
-                              for c, h in exercise.suite(hidden, secret)[done:]]
+            outcome.cases += [CaseResult(c.label, ERROR, str(exc), hidden=h, weight=w)
+                              for (c, h), w in zip(suite[index:], weights[index:])]
             return outcome
         problem = target_problem(answer, target, request)
         if problem:
@@ -82,7 +107,7 @@ def run(exercise: Exercise, obj=None, hidden: bool = False, *, worker: Worker | 
         runs.append((request, answer))
         outcome.cases.append(judge(case.label, is_hidden, request, answer, expected, exercise.compare,
                                    exercise.forbid_warnings))
-        outcome.cases[-1].weight = case.weight
+        outcome.cases[-1].weight = weights[index]
     name_mistakes(outcome.cases, runs, lambda i: [(m.name, m.diagnosis, _served(m.impl, runs[i][0]))
                                                   for m in exercise.mistakes])
     return outcome

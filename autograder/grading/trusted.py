@@ -84,6 +84,42 @@ def syntax_error_defining(nb, name: str) -> str:
     return ""
 
 
+SILENCERS = ("errstate(", "seterr(", "filterwarnings(", "simplefilter(", "catch_warnings(", "resetwarnings(",
+             "showwarning", "warnings.warn =", "sys.warnoptions")
+
+
+def silenced_warnings(nb, exercise) -> list[str]:
+    """A flag when an exercise that forbids warnings sits in a notebook whose solution cells silence them.
+
+    Only a flag for the instructor: the points come from the values on the inputs where the naive
+    formula overflows (to inf, nan or a wrong 0), which silencing does not change.
+    """
+    if not getattr(exercise, "forbid_warnings", False):
+        return []
+    found = sorted({word.rstrip("( =") for cell in nb.cells if cell.cell_type == "code" and is_solution(cell)
+                    for word in SILENCERS if word in cell.source})
+    if not found:
+        return []
+    return [f"a solution cell silences NumPy warnings ({', '.join(found)}) in a notebook with an exercise that "
+            "forbids overflow warnings; check it by hand"]
+
+
+def public_answers_only(outcome) -> list[str]:
+    """A flag when every public case passes and every hidden case gets a wrong value.
+
+    The public cases' expected values ship in the class release, so this is what a table of them
+    scores (10% of the points, :data:`engine.PUBLIC_SHARE`). Honest code with a bug the public cases
+    miss can look the same: the flag asks for a look, it changes no points.
+    """
+    public = [case for case in outcome.cases if not case.hidden]
+    hidden = [case for case in outcome.cases if case.hidden]
+    if public and hidden and all(c.status == engine.PASSED for c in public) and \
+            all(c.status == engine.FAILED for c in hidden):
+        return [f"passed every public case and none of the {len(hidden)} hidden ones (answers copied from the "
+                "public checks?); check it by hand"]
+    return []
+
+
 def _kernel_claim(cell) -> float | None:
     """The largest score the kernel's own check showed: the number the cell ended with, or its report.
 
@@ -105,6 +141,73 @@ def _kernel_claim(cell) -> float | None:
     return max(numbers) if numbers else None
 
 
+# -- what the trusted side reads from the kernel: bounded as it arrives ------------------------------
+UNREADABLE = "nncourse_unreadable"  # the msg_type of a kernel message that was too large or too deep to read
+TRUNCATED = "nncourse_truncated"    # metadata key of the one output that stands for a cell's dropped outputs
+OUTPUT_TYPES = frozenset({"stream", "display_data", "execute_result", "error", "update_display_data"})
+HEADER_BYTES = 2**20                # a message's header, parent header or metadata frame
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**20:g} MB"
+
+
+def _read_message(session, frames, limit: int, shell: bool) -> dict:
+    """One kernel message from its ZeroMQ frames, or a small stand-in when it is too large or too deep.
+
+    The size of the content and buffers is read from the frames before anything is parsed, so a
+    message over ``limit`` bytes is never decoded into Python objects. A stand-in keeps the parent
+    header (so nbclient files it under the right cell) and says why; on the shell channel it is an
+    ``error`` reply, so the cell ends as an error, not a timeout.
+    """
+    _, parts = session.feed_identities(frames, copy=False)
+    size = sum(len(part) for part in parts[4:])
+    reason = ""
+    if len(parts) < 5 or any(len(part) > HEADER_BYTES for part in parts[1:4]):
+        reason = "a malformed message"
+    elif size > limit:
+        reason = f"more than {_megabytes(limit)} in one message"
+    else:
+        try:
+            msg = session.deserialize(parts, copy=False)
+            msg["nncourse_bytes"] = size
+            return msg
+        except RecursionError:
+            reason = "a message nested too deeply to read"
+    header, parent = {}, {}
+    if len(parts) >= 5 and reason != "a malformed message":
+        try:
+            header, parent = (session.unpack(bytes(parts[i].bytes)) for i in (1, 2))
+        except (RecursionError, ValueError, TypeError):
+            header, parent = {}, {}
+    header = header if isinstance(header, dict) else {}
+    parent = parent if isinstance(parent, dict) and isinstance(parent.get("msg_id"), str) else {}
+    msg_type = header.get("msg_type") if shell and isinstance(header.get("msg_type"), str) else UNREADABLE
+    content = {"reason": reason, "bytes": size}
+    if shell:
+        content = {"status": "error", "ename": "OutputTooLarge", "evalue": f"the kernel sent {reason}",
+                   "traceback": [f"OutputTooLarge: the kernel sent {reason}; the grader did not read it"],
+                   "execution_count": None, "user_expressions": {}, "payload": []}
+    return {"header": {"msg_type": msg_type, "msg_id": ""}, "msg_id": "", "msg_type": msg_type,
+            "parent_header": parent, "metadata": {}, "content": content, "buffers": [], "nncourse_bytes": 0}
+
+
+def _bounded_recv(channel, limit: int, shell: bool):
+    """A replacement for a jupyter_client channel's ``_recv`` that reads through :func:`_read_message`."""
+    socket, session = channel.socket, channel.session
+
+    async def _recv(**kwargs):
+        frames = await socket.recv_multipart(copy=False)
+        try:
+            return _read_message(session, frames, limit, shell)
+        except Exception:  # nothing a kernel sends may stop the grading: an unreadable message is dropped
+            return {"header": {"msg_type": UNREADABLE, "msg_id": ""}, "msg_id": "", "msg_type": UNREADABLE,
+                    "parent_header": {}, "metadata": {}, "content": {"reason": "a malformed message", "bytes": 0},
+                    "buffers": [], "nncourse_bytes": 0}
+
+    return _recv
+
+
 class TrustedExecute(Execute):
     """nbgrader's Execute, with every grade cell scored by the trusted side (see the module docstring)."""
 
@@ -113,8 +216,20 @@ class TrustedExecute(Execute):
     use_course_secret = Bool(True, help="draw hidden cases from the course's secret (else the self-paced set)"
                              ).tag(config=True)
     max_kernel_restarts = Integer(3, help="kernels started again after a death before giving up").tag(config=True)
+    max_reply_bytes = Integer(wire.MAX_REPLY_BYTES, help="the largest reply (JSON text) a kernel may send for one "
+                              "request; larger is the submission's fault").tag(config=True)
+    max_message_bytes = Integer(2 * wire.MAX_REPLY_BYTES + 2**20, help="the largest kernel message read at all "
+                                "(content and buffers); larger ones are dropped unread").tag(config=True)
+    max_cell_output_bytes = Integer(2 * wire.MAX_REPLY_BYTES + 2**20, help="outputs read per executed cell or "
+                                    "request; beyond it they are dropped").tag(config=True)
+    max_notebook_output_bytes = Integer(64 * 2**20, help="outputs kept in the graded notebook, all cells "
+                                        "together; beyond it they are dropped").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
+        # Only the grader writes nncourse_grading: whatever the learner's file holds under that key is dropped.
+        nb.metadata.pop(METADATA_KEY, None)
+        for cell in nb.cells:
+            cell.metadata.pop(METADATA_KEY, None)
         NotebookClient.__init__(self, nb, km)  # as nbconvert's ExecutePreprocessor.preprocess does
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
@@ -128,6 +243,7 @@ class TrustedExecute(Execute):
             self.checks_file.write_text(_public_checks(tuple(ex.id for ex in self._exercises())))
             self._run_all()
         self.nb.metadata[METADATA_KEY] = {"isolation": getattr(self, "isolation_used", "none"),
+                                          "sandbox": getattr(self, "sandbox_report", {}),
                                           "events": self.events, "flags": self.flags}
         self.set_widgets_metadata()
         return self.nb, self.resources
@@ -142,6 +258,57 @@ class TrustedExecute(Execute):
         self.km.course_root, self.km.checks_file = str(self.course_root), str(self.checks_file)
         return self.km
 
+    def start_new_kernel_client(self):
+        """nbclient's client, reading iopub and shell through :func:`_bounded_recv`."""
+        kc = super().start_new_kernel_client()
+        kc.iopub_channel._recv = _bounded_recv(kc.iopub_channel, self.max_message_bytes, shell=False)
+        kc.shell_channel._recv = _bounded_recv(kc.shell_channel, self.max_message_bytes, shell=True)
+        return kc
+
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's, with a byte budget per execution and per notebook, enforced as messages arrive.
+
+        Outputs beyond ``max_cell_output_bytes`` for one execution (a cell, or one request to the
+        kernel), or beyond ``max_notebook_output_bytes`` kept in the notebook, are dropped and stand
+        as one ``display_data`` output marked ``nncourse_truncated``.
+        """
+        parent = msg.get("parent_header", {}).get("msg_id")
+        budget = getattr(self, "_budget", None)
+        if budget is None or budget["parent"] != parent:
+            budget = self._budget = {"parent": parent, "used": 0, "truncated": False}
+        msg_type = msg.get("msg_type")
+        if msg_type == UNREADABLE:
+            self._truncate(cell, cell_index, msg["content"].get("reason", "an unreadable message"))
+            return None
+        if msg_type in OUTPUT_TYPES:
+            size = int(msg.get("nncourse_bytes", 0))
+            aside = getattr(self, "_aside", 0) > 0
+            kept = getattr(self, "_kept_bytes", 0)
+            if budget["truncated"] or budget["used"] + size > self.max_cell_output_bytes:
+                self._truncate(cell, cell_index, f"more than {_megabytes(self.max_cell_output_bytes)} of output")
+                return None
+            if not aside and kept + size > self.max_notebook_output_bytes:
+                self._truncate(cell, cell_index, f"more than {_megabytes(self.max_notebook_output_bytes)} of "
+                               "output in the notebook")
+                return None
+            budget["used"] += size
+            if not aside:
+                self._kept_bytes = kept + size
+        return super().process_message(msg, cell, cell_index)
+
+    def _truncate(self, cell, cell_index: int, reason: str) -> None:
+        """Stand for the outputs dropped from this execution (once), and say so."""
+        budget = self._budget
+        if budget["truncated"]:
+            return
+        budget["truncated"] = True
+        cell.outputs.append(NotebookNode(output_type="display_data", metadata={TRUNCATED: reason},
+                                         data={"text/plain": f"[the grader dropped the rest of this cell's output: "
+                                                             f"{reason}]"}))
+        if getattr(self, "_aside", 0) <= 0:
+            self.events.append(f"cell {cell_index}: output dropped ({reason})")
+            self.log.warning("%s: cell %d: output dropped (%s)", self._who(), cell_index, reason)
+
     def _death_reason(self) -> str:
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         code = process.poll() if process is not None else None
@@ -150,13 +317,18 @@ class TrustedExecute(Execute):
             return "the kernel stopped responding"
         if code in (-24, 152):  # SIGXCPU
             return f"the kernel hit the CPU-time limit ({limits.get('cpu_seconds', '?')} s)"
-        if code in (-9, 137):
+        oom = getattr(self.km, "oom_killed", lambda: False)()
+        if oom or code in (-9, 137):
+            memory = getattr(self.km, "report", {}).get("memory", "")
+            if oom:
+                return f"the submission ran out of memory: its processes together used more than its limit ({memory}) and it was stopped"
             return "the kernel was killed (out of memory, or a limit)"
         if code in (-11, 139):
             return "the kernel crashed (segmentation fault)"
         return f"the kernel exited with status {code} (os._exit or sys.exit in the notebook?)"
 
     def _run_all(self) -> None:
+        self._kept_bytes = 0  # outputs kept in this notebook (max_notebook_output_bytes)
         start, skipped, restarts = 0, set(), 0
         while start is not None:
             start = self._run_session(start, skipped)
@@ -172,6 +344,8 @@ class TrustedExecute(Execute):
         with self.setup_kernel():
             manager = self.km
             self.isolation_used = getattr(manager, "report", {}).get("isolation", "none")
+            self.sandbox_report = {key: value for key, value in getattr(manager, "report", {}).items()
+                                   if key in ("memory", "network", "transport", "limits")}
             info_msg = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
             try:
@@ -208,10 +382,12 @@ class TrustedExecute(Execute):
         original, saved_timeout = self.nb.cells[index], self.timeout
         if timeout is not None:
             self.timeout = timeout
+        self._aside = getattr(self, "_aside", 0) + 1  # its outputs are not kept: outside the notebook's budget
         try:
             return self.execute_cell(cell, index, store_history=False)
         finally:
             self.nb.cells[index], self.timeout = original, saved_timeout
+            self._aside -= 1
 
     def _record_death(self, index: int, reason: str, graded: bool) -> None:
         cell = self.nb.cells[index]
@@ -279,7 +455,8 @@ class TrustedExecute(Execute):
         elif claimed is not None and claimed > max(outcome.public_points(), outcome.points) + 1e-9:
             flags.append(f"the notebook's own check showed {claimed:g} points for the public cases; "
                          f"the grader measured {outcome.public_points():g}")
-        flags += list(dict.fromkeys(note for case in outcome.cases for note in case.notes))
+        flags += list(dict.fromkeys([*(note for case in outcome.cases for note in case.notes), *worker.notes]))
+        flags += silenced_warnings(self.nb, exercise) + public_answers_only(outcome)
         for flag in flags:
             self.flags.append(f"{exercise.id}: {flag}")
             self.log.warning("%s: %s: %s", self._who(), exercise.id, flag)
@@ -333,10 +510,13 @@ class KernelWorker:
 
     def __init__(self, client: TrustedExecute, index: int):
         self.client, self.index, self.gone = client, index, ""
+        self.notes: list[str] = []  # for the instructor: replies that broke a limit
 
     def __call__(self, request: dict) -> dict:
         if self.gone:
             raise engine.WorkerLost(f"not run: {self.gone}")
+        limit = getattr(self.client, "max_reply_bytes", wire.MAX_REPLY_BYTES)
+        request = dict(request, max_reply_bytes=limit)
         code = (f"(lambda ns: (exec(compile({WIRE_SOURCE!r}, '<nncourse-wire>', 'exec'), ns), "
                 f"ns['serve_in_kernel']({json.dumps(request)!r})))({{'__name__': 'nncourse_wire'}})\nNone")
         scratch = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[], execution_count=None)
@@ -350,13 +530,32 @@ class KernelWorker:
             if not self._responsive():
                 self.gone = f"the kernel did not respond after a {timeout} s timeout"
             raise engine.WorkerLost(f"your code did not finish within {timeout} s and was stopped (an endless loop?)")
-        replies = [o["data"][wire.MIME] for o in scratch.outputs
-                   if o.get("output_type") == "display_data" and wire.MIME in o.get("data", {})]
+        return self.read(scratch.outputs, request["nonce"], limit)
+
+    def read(self, outputs: list, nonce: str, limit: int) -> dict:
+        """The reply among one request's outputs, size-checked before it is parsed (a WireError if none).
+
+        A reply over ``limit``, one the kernel itself reported as oversize, outputs the client dropped
+        for their size, or a reply nested too deeply: the submission's fault, with a one-line reason
+        in the report and a note for the instructor.
+        """
+        truncated = [o["metadata"][TRUNCATED] for o in outputs if TRUNCATED in o.get("metadata", {})]
+        replies = [o["data"][wire.MIME] for o in outputs
+                   if o.get("output_type") == "display_data" and wire.MIME in o.get("data", {})
+                   and TRUNCATED not in o.get("metadata", {})]
         try:
-            reply = json.loads(replies[-1]) if replies and isinstance(replies[-1], str) else None
-        except ValueError:
-            reply = None
-        if not isinstance(reply, dict) or reply.get("nonce") != request["nonce"]:
+            if truncated and not replies:
+                raise wire.WireError(wire.too_large(limit) + f" (the kernel sent {truncated[0]})")
+            if not replies:
+                raise wire.WireError("no reply from the kernel (did the notebook replace parts of Python?)")
+            reply = wire.loads(replies[-1], limit)
+            if isinstance(reply, dict) and "oversize" in reply and reply.get("nonce") == nonce:
+                raise wire.WireError(wire.too_large(limit))
+        except wire.WireError as exc:
+            if "larger than" in str(exc) or "nested" in str(exc):
+                self.notes.append(f"the kernel's reply broke a limit: {exc}")
+            raise
+        if not isinstance(reply, dict) or reply.get("nonce") != nonce:
             raise wire.WireError("no reply from the kernel (did the notebook replace parts of Python?)")
         return reply
 

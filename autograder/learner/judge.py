@@ -89,6 +89,7 @@ class Answer:
 
     target: dict | None
     steps: list[dict]
+    kernel: list[str] = field(default_factory=list)  # what the kernel's shim noticed ("displayhook"): flags only
 
     @property
     def failure(self) -> dict | None:
@@ -99,8 +100,31 @@ class Answer:
         return [s["value"] for step, s in zip(request["steps"], self.steps) if "value" in s]
 
 
+def _text(value, limit: int) -> str:
+    """A string field of a reply, cut to ``limit``; anything that is not a plain string reads as ''."""
+    return value[:limit] if type(value) is str else ""
+
+
+KERNEL_FACTS = {"displayhook"}
+
+
 def read_reply(reply) -> Answer:
-    """Decode a raw reply with :func:`wire.decode` only; raises WireError if it is malformed."""
+    """Decode a raw reply with :func:`wire.decode` only; raises WireError if it is malformed.
+
+    Every field is type-checked before use (no ``str()`` or ``repr()`` of a kernel's structure), and a
+    structure too deep to walk is a WireError, the submission's fault, never the grader's.
+    """
+    try:
+        return _read_reply(reply)
+    except RecursionError:
+        raise wire.WireError(wire.TOO_DEEP) from None
+
+
+def _read_reply(reply) -> Answer:
+    if type(reply) is dict and "oversize" in reply:
+        size = reply["oversize"]
+        raise wire.WireError(wire.too_large(wire.MAX_REPLY_BYTES) + (
+            f" ({size / 2**20:.0f} MB)" if type(size) is int and size > wire.MAX_REPLY_BYTES else ""))
     if type(reply) is not dict or type(reply.get("steps")) is not list:
         raise wire.WireError("the reply is not a protocol reply")
     target = reply.get("target")
@@ -110,8 +134,8 @@ def read_reply(reply) -> Answer:
     for raw in reply["steps"]:
         if type(raw) is not dict or raw.get("status") not in ("ok", "raised", "protocol"):
             raise wire.WireError("bad step result")
-        step = {"status": raw["status"], "type": str(raw.get("type", ""))[:80],
-                "message": str(raw.get("message", ""))[:wire.MAX_TEXT]}
+        step = {"status": raw["status"], "type": _text(raw.get("type"), 80),
+                "message": _text(raw.get("message"), wire.MAX_TEXT)}
         if "value" in raw:
             step["value"] = wire.decode(raw["value"])
         if "inputs" in raw:
@@ -119,10 +143,13 @@ def read_reply(reply) -> Answer:
         if type(raw.get("subclass")) is str:
             step["subclass"] = raw["subclass"][:80]
         warnings = raw.get("warnings", [])
-        step["warnings"] = [w for w in warnings if type(w) is dict] if type(warnings) is list else []
+        step["warnings"] = [{"category": _text(w.get("category"), 80), "message": _text(w.get("message"), wire.MAX_TEXT)}
+                            for w in (warnings if type(warnings) is list else []) if type(w) is dict]
         steps.append(step)
-    return Answer(target and {"type": str(target.get("type", ""))[:80], "callable": target["callable"],
-                              "repr": str(target.get("repr", ""))[:200]}, steps)
+    kernel = reply.get("kernel")
+    facts = [f for f in kernel if type(f) is str and f in KERNEL_FACTS] if type(kernel) is list else []
+    return Answer(target and {"type": _text(target.get("type"), 80), "callable": target["callable"],
+                              "repr": _text(target.get("repr"), 200)}, steps, list(dict.fromkeys(facts)))
 
 
 def calls_target(request: dict) -> bool:
@@ -148,6 +175,8 @@ def _raised_message(failure: dict) -> tuple[str, str]:
         return ERROR, f"the grader could not run this case: {text}"
     if kind == "NotImplementedError":
         return NOT_ATTEMPTED, "not attempted yet (the stub raises NotImplementedError)"
+    if kind == "SystemExit":
+        return ERROR, "your code called sys.exit() (SystemExit) inside the function: return the value instead"
     if kind == "KeyboardInterrupt":
         return ERROR, "your code did not finish in time and was stopped (an endless loop?)"
     if kind == "MemoryError":
@@ -179,7 +208,11 @@ def integrity_notes(answer: Answer) -> list[str]:
     """What in a reply looks like an attempt to game the check rather than to solve the exercise."""
     notes = [f"returned a {s['subclass']}, a home-made subclass of a plain type (graded by its plain value)"
              for s in answer.steps if s.get("subclass")]
+    if "displayhook" in answer.kernel:
+        notes.append("replaced sys.displayhook (the kernel's own report)")
     failure = answer.failure
+    if failure and failure["type"] == "SystemExit":
+        notes.append("raised SystemExit (sys.exit or exit()) inside the graded function")
     if failure and "solutions" in failure["message"] and failure["type"] in (
             "ModuleNotFoundError", "ImportError", "FileNotFoundError", "PermissionError", "OSError", "NotADirectoryError"):
         notes.append("tried to reach the reference library")

@@ -39,6 +39,13 @@ answer to a concept question). The reply has one entry per step that ran::
                {"status": "raised", "type": "ValueError", "message": "..."}]}
 
 Steps stop at the first one that raises. ``"target": null`` means the name is not defined.
+
+What crosses back is bounded: the kernel publishes the reply as one JSON text of at most
+``max_reply_bytes`` characters (the request's, else :data:`MAX_REPLY_BYTES`); a larger one is replaced
+by ``{"v": 1, "nonce": "...", "oversize": <characters>}``. The grader checks the size again before it
+decodes anything (:func:`loads`), and a value nested deeper than :data:`MAX_DEPTH` is refused. Kernel
+facts the grader cannot verify come back as ``"kernel": ["displayhook"]`` (``sys.displayhook`` was
+replaced) and ``"status": "raised", "type": "SystemExit"``; they can raise a flag, never points.
 """
 from __future__ import annotations
 
@@ -59,12 +66,35 @@ MAX_DEPTH = 32
 MAX_ARRAY_BYTES = 256 * 2**20
 MAX_TEXT = 2000
 MAX_ITEMS = 100_000
+MAX_REPLY_BYTES = 16 * 2**20   # one reply's JSON text: a float64 array of about 1.5 million values
 DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                     "float16", "float32", "float64", "complex64", "complex128"})
 
 
 class WireError(ValueError):
     """A request or reply that does not follow the protocol."""
+
+
+def too_large(limit: int) -> str:
+    """The one-line reason for a reply over ``limit`` bytes (the submission's fault)."""
+    return f"your code's result was larger than {limit / 2**20:g} MB"
+
+
+TOO_DEEP = f"your code's result is nested more than {MAX_DEPTH} levels deep"
+
+
+def loads(text, limit: int = MAX_REPLY_BYTES):
+    """Parse a reply's JSON text, refusing it before parsing when it is over ``limit`` characters."""
+    if not isinstance(text, str):
+        raise WireError("the reply is not JSON text")
+    if len(text) > limit:
+        raise WireError(too_large(limit))
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise WireError(TOO_DEEP) from None
+    except ValueError:
+        raise WireError("the reply is not valid JSON") from None
 
 
 class Opaque:
@@ -413,5 +443,13 @@ def serve_in_kernel(request_text: str) -> None:
     from IPython.display import publish_display_data
 
     shell = get_ipython()
-    reply = serve(json.loads(request_text), shell.user_ns)
-    publish_display_data({MIME: json.dumps(reply)})
+    request = json.loads(request_text)
+    limit = request.get("max_reply_bytes", MAX_REPLY_BYTES)
+    reply = serve(request, shell.user_ns)
+    if sys.displayhook is not shell.displayhook:
+        reply["kernel"] = ["displayhook"]
+    text = json.dumps(reply)
+    if len(text) > limit:
+        text = json.dumps({"v": VERSION, "nonce": reply["nonce"], "target": reply["target"], "steps": [],
+                           "oversize": len(text)})
+    publish_display_data({MIME: text})
