@@ -106,17 +106,17 @@ def test_every_exercise_that_ships_public_cases_has_hidden_cases_drawn_from_the_
 def test_weights_keep_their_meaning_within_public_and_within_hidden_cases():
     exercise = nb01.COUNT_DENSE_PARAMS  # the input layer alone (a degenerate case) weighs 0.25
     suite = exercise.suite(True, SECRET)
-    weights = engine.case_weights(suite, SECRET)
+    weights = engine.case_weights(suite, True)
     public = [(c.weight, w) for (c, h), w in zip(suite, weights) if not h]
     hidden = [(c.weight, w) for (c, h), w in zip(suite, weights) if h]
     assert sum(w for _, w in public) == pytest.approx(engine.PUBLIC_SHARE)
     assert sum(w for _, w in hidden) == pytest.approx(1 - engine.PUBLIC_SHARE)
     for group in (public, hidden):
         assert len({round(w / own, 12) for own, w in group}) == 1  # one factor per group: ratios unchanged
-    # Without a secret (a notebook's check, the self-paced hidden set) the cases' own weights count.
+    # Outside grading (a notebook's own check, the self-paced hidden set) the cases' own weights count.
     for hidden_too in (False, True):
         plain = exercise.suite(hidden_too)
-        assert engine.case_weights(plain, None) == [c.weight for c, _ in plain]
+        assert engine.case_weights(plain, False) == [c.weight for c, _ in plain]
 
 
 def test_self_paced_checks_are_unchanged():
@@ -133,6 +133,9 @@ def test_self_paced_checks_are_unchanged():
     assert [c.weight for c in selfpaced.cases] == [c.weight for c in exercise.cases(True)]
     graded = engine.run(exercise, public_only, hidden=True, secret=SECRET)
     assert graded.points == pytest.approx(engine.PUBLIC_SHARE * exercise.points)
+    # `check` scores a notebook as nbgrader autograde does: grading weights, on the self-paced hidden cases
+    checked = engine.run(exercise, public_only, hidden=True, graded=True)
+    assert checked.points == pytest.approx(engine.PUBLIC_SHARE * exercise.points)
 
 
 def test_concept_questions_keep_their_full_weight():

@@ -8,8 +8,9 @@ the side that holds them; learner code never sees them. Every call gets fresh in
 the request (so it cannot corrupt a test), fixed random seeds (the learner's random state is
 restored afterwards) and captured output and warnings (so nothing reaches stderr).
 
-At grading with a course secret, the public cases together weigh :data:`PUBLIC_SHARE` of the exercise and
-the hidden cases the rest (:func:`case_weights`): a class release ships every public case's inputs and
+At grading (``nbgrader autograde``, and ``check``, which scores as it does), the public cases together weigh
+:data:`PUBLIC_SHARE` of the exercise and the hidden cases the rest (:func:`case_weights`): a class release
+ships every public case's inputs and
 expected value, so code that only looks those up must not earn more than that share.
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ from autograder.learner.judge import (  # noqa: F401
 
 Worker = Callable[[dict], dict]
 TARGET = "answer"  # the learner's object's name in a local namespace
-PUBLIC_SHARE = 0.1  # at grading with a course secret: the share of the points all public cases weigh together
+PUBLIC_SHARE = 0.1  # at grading: the share of the points all public cases weigh together
 
 
 class WorkerLost(Exception):
@@ -52,19 +53,19 @@ def info(exercise: Exercise) -> Info:
     return Info(exercise.id, exercise.title, exercise.points, list(exercise.hints))
 
 
-def case_weights(suite: list[tuple[Case, bool]], secret: str | None) -> list[float]:
+def case_weights(suite: list[tuple[Case, bool]], graded: bool) -> list[float]:
     """Each case's weight in the exercise's points.
 
-    Without a secret (a notebook's check, the self-paced hidden set): the cases' own weights. At grading
-    with the course's secret, the public cases (whose inputs and expected values every student holds)
-    share :data:`PUBLIC_SHARE` of the points and the hidden cases, drawn from the secret, the rest; each
+    Outside grading (a notebook's own check, with or without hidden cases): the cases' own weights. At
+    grading, the public cases (whose inputs and expected values every student holds) share
+    :data:`PUBLIC_SHARE` of the points and the hidden cases (drawn from the course's secret) the rest; each
     case keeps its relative weight within its group. An exercise without hidden cases (a concept question,
     whose one case ships to no one) keeps its weights.
     """
     own = [case.weight for case, _ in suite]
     public_total = sum(w for w, (_, is_hidden) in zip(own, suite) if not is_hidden)
     hidden_total = sum(w for w, (_, is_hidden) in zip(own, suite) if is_hidden)
-    if not secret or not public_total or not hidden_total:
+    if not graded or not public_total or not hidden_total:
         return own
     return [w * ((1 - PUBLIC_SHARE) / hidden_total if is_hidden else PUBLIC_SHARE / public_total)
             for w, (_, is_hidden) in zip(own, suite)]
@@ -75,18 +76,18 @@ def _served(fn, request: dict) -> Answer:
 
 
 def run(exercise: Exercise, obj=None, hidden: bool = False, *, worker: Worker | None = None,
-        target: str = TARGET, secret: str | None = None) -> Outcome:
+        target: str = TARGET, secret: str | None = None, graded: bool | None = None) -> Outcome:
     """Check the learner's object against every case (public, plus hidden ones if asked).
 
     Give ``obj`` to check an object in this process, or a ``worker`` that reaches it elsewhere by
-    the name ``target``. ``secret`` draws the hidden cases of a course (None: the self-paced set) and
-    weighs them against the public ones (:func:`case_weights`).
+    the name ``target``. ``secret`` draws the hidden cases of a course (None: the self-paced set).
+    ``graded`` weighs the cases as at grading (:func:`case_weights`); by default, when a secret is given.
     """
     worker = worker or local_worker(obj, target)
     outcome = Outcome(info(exercise), hidden)
     runs: list[tuple[dict, Answer]] = []
     suite = exercise.suite(hidden, secret)
-    weights = case_weights(suite, secret)
+    weights = case_weights(suite, bool(secret) if graded is None else graded)
     for index, (case, is_hidden) in enumerate(suite):
         request = case.request(target)
         expected = _served(exercise.reference, request)

@@ -444,7 +444,7 @@ class TrustedExecute(Execute):
             return
         exercise, name = known[0]
         worker = KernelWorker(self, index)
-        outcome = engine.run(exercise, worker=worker, target=name, hidden=True, secret=self.secret)
+        outcome = engine.run(exercise, worker=worker, target=name, hidden=True, secret=self.secret, graded=True)
         where = syntax_error_defining(self.nb, name) if "is not defined" in outcome.problem else ""
         if where:
             outcome.problem = (f"`{name}` is not defined because the cell that defines it has a syntax error "
